@@ -1,0 +1,193 @@
+//! The command line of `tumbuh`, as clap types. Parsing only: the commands
+//! live in [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::i18n::Lang;
+
+/// Tumbuh: catat penimbangan dan pengukuran anak di posyandu, tanpa sinyal.
+/// Record children's weights and heights at the posyandu, offline.
+#[derive(Debug, Parser)]
+#[command(name = "tumbuh", version, propagate_version = true)]
+pub struct Cli {
+    /// The local store (default: the platform data folder).
+    #[arg(long, global = true, env = "TUMBUH_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Language of messages: id (Bahasa Indonesia) or en (English).
+    #[arg(long, global = true, env = "TUMBUH_LANG", value_enum, default_value_t = Lang::Id)]
+    pub lang: Lang,
+    /// Print data as JSON (one document on stdout).
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the local store for this device.
+    Init(InitArgs),
+    /// Register, list, show and edit children.
+    #[command(subcommand)]
+    Child(ChildCommand),
+    /// Find children by name, mother's name or NIK (tolerant of spelling variants).
+    Search(SearchArgs),
+    /// Record a measurement (and show the assessment at once), or void one.
+    Measure(MeasureArgs),
+    /// Compute WHO z-scores for a CSV file (batch mode for analysts).
+    Zscore(ZscoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The 12-digit posyandu code (province 2 + kabupaten 2 + kecamatan 2 + desa 4 + posyandu 2).
+    #[arg(long, value_name = "CODE")]
+    pub posyandu: String,
+    /// The kader's name (recorded with every measurement made on this device).
+    #[arg(long, value_name = "NAME")]
+    pub kader: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChildCommand {
+    /// Register a new child.
+    Add(ChildAddArgs),
+    /// List the children in the store.
+    List(ChildListArgs),
+    /// Show a child's record: profile, measurements, z-scores, N/T, growth chart.
+    Show(ChildShowArgs),
+    /// Change profile fields of a child.
+    Edit(ChildEditArgs),
+}
+
+/// Profile fields, shared by `child add` and `child edit`.
+#[derive(Debug, Args, Default)]
+pub struct ProfileArgs {
+    /// Child's name as typed.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// L (laki-laki) or P (perempuan).
+    #[arg(long)]
+    pub sex: Option<String>,
+    /// YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY.
+    #[arg(long, value_name = "DATE")]
+    pub birth_date: Option<String>,
+    #[arg(long)]
+    pub mother_name: Option<String>,
+    /// Child's NIK (16 digits).
+    #[arg(long)]
+    pub nik: Option<String>,
+    /// Family card number (No. KK, 16 digits).
+    #[arg(long)]
+    pub no_kk: Option<String>,
+    #[arg(long)]
+    pub mother_nik: Option<String>,
+    #[arg(long)]
+    pub father_name: Option<String>,
+    #[arg(long)]
+    pub rt: Option<String>,
+    #[arg(long)]
+    pub rw: Option<String>,
+    #[arg(long)]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChildAddArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// Register even though a similar child exists (after checking the candidates).
+    #[arg(long)]
+    pub new: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChildListArgs {
+    /// Only children whose latest length/height-for-age is below −2 SD.
+    #[arg(long)]
+    pub stunted: bool,
+    /// Only children with no measurement in this month (YYYY-MM).
+    #[arg(long, value_name = "YYYY-MM")]
+    pub not_measured_in: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChildShowArgs {
+    /// Child id or a unique prefix of it.
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ChildEditArgs {
+    /// Child id or a unique prefix of it.
+    pub id: String,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Name, mother's name or NIK.
+    pub text: String,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct MeasureArgs {
+    #[command(subcommand)]
+    pub action: Option<MeasureAction>,
+    /// Child id or a unique prefix of it.
+    #[arg(required = true)]
+    pub id: Option<String>,
+    /// Date of the measurement (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// Weight in kg (e.g. 8.35).
+    #[arg(long, value_name = "KG", required = true)]
+    pub weight: Option<f64>,
+    /// Length (lying) or height (standing) in cm.
+    #[arg(long, value_name = "CM", requires = "position")]
+    pub height: Option<f64>,
+    /// How the length/height was measured.
+    #[arg(long, value_name = "lying|standing", requires = "height")]
+    pub position: Option<String>,
+    /// Mid-upper arm circumference (LiLA) in cm.
+    #[arg(long, value_name = "CM")]
+    pub muac: Option<f64>,
+    /// Head circumference in cm.
+    #[arg(long, value_name = "CM")]
+    pub head: Option<f64>,
+    /// Bilateral pitting oedema present.
+    #[arg(long)]
+    pub oedema: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MeasureAction {
+    /// Void a wrong measurement (it is kept, marked with the reason).
+    Void(VoidArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VoidArgs {
+    /// Measurement id or a unique prefix of it.
+    pub id: String,
+    /// Why it is wrong.
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ZscoreArgs {
+    /// Input CSV: sex,dob,measure_date,weight_kg,lenhei_cm,measure[,oedema]; other columns are passed through.
+    #[arg(long, value_name = "IN.csv")]
+    pub input: PathBuf,
+    /// Output CSV (the input columns plus the computed ones).
+    #[arg(long, value_name = "OUT.csv")]
+    pub output: PathBuf,
+    /// Write bad rows with an `error` column instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad: bool,
+}

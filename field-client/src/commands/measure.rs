@@ -1,0 +1,258 @@
+//! `tumbuh measure`: record a weighing/measuring and show the assessment at
+//! once; `tumbuh measure void`: mark a wrong one (it is never deleted).
+
+use std::io::Write;
+
+use serde_json::json;
+use sync_protocol::{
+    Grams, MeasurementId, MeasurementInput, Millimetres, Position, UnitError, assess_child,
+};
+
+use super::Context;
+use crate::cli::{MeasureAction, MeasureArgs, VoidArgs};
+use crate::dates::parse_date;
+use crate::i18n::user_error;
+use crate::report;
+
+/// Limits beyond which a value cannot be a child's (refused, not flagged).
+const MAX_WEIGHT_KG: f64 = 60.0;
+const MIN_LENGTH_CM: f64 = 38.0;
+const MAX_LENGTH_CM: f64 = 150.0;
+const MIN_MUAC_CM: f64 = 5.0;
+const MAX_MUAC_CM: f64 = 40.0;
+const MIN_HEAD_CM: f64 = 20.0;
+const MAX_HEAD_CM: f64 = 70.0;
+
+pub fn run(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
+    match &args.action {
+        Some(MeasureAction::Void(v)) => void(v, ctx, out),
+        None => measure(args, ctx, out),
+    }
+}
+
+fn unit_refusal(flag: &str, what_id: &str, what_en: &str, e: UnitError) -> anyhow::Error {
+    match e {
+        UnitError::NotANumber(v) => user_error(
+            format!("--{flag}: `{v}` bukan angka"),
+            format!("--{flag}: `{v}` is not a number"),
+        ),
+        UnitError::OutOfRange {
+            value,
+            unit,
+            min,
+            max,
+        } => user_error(
+            format!(
+                "--{flag}: {what_id} {value} {unit} tidak mungkin (harus antara {min} dan {max} {unit}); periksa lagi"
+            ),
+            format!(
+                "--{flag}: a {what_en} of {value} {unit} is impossible (must be between {min} and {max} {unit}); check it"
+            ),
+        ),
+    }
+}
+
+fn measure(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
+    let lang = ctx.lang;
+    let id_text = args.id.as_deref().unwrap_or_default();
+    let date = match &args.date {
+        None => ctx.today,
+        Some(s) => parse_date(s).ok_or_else(|| {
+            user_error(
+                format!(
+                    "--date: `{s}` bukan tanggal; pakai YYYY-MM-DD, DD-MM-YYYY atau DD/MM/YYYY"
+                ),
+                format!("--date: `{s}` is not a date; use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY"),
+            )
+        })?,
+    };
+    if date > ctx.today {
+        return Err(user_error(
+            format!(
+                "--date: {date} masih di masa depan (hari ini {})",
+                ctx.today
+            ),
+            format!("--date: {date} is in the future (today is {})", ctx.today),
+        ));
+    }
+    let weight = match args.weight {
+        Some(kg) => Some(
+            Grams::from_kg(kg, MAX_WEIGHT_KG)
+                .map_err(|e| unit_refusal("weight", "berat", "weight", e))?,
+        ),
+        None => None,
+    };
+    let length = match args.height {
+        Some(cm) => Some(
+            Millimetres::from_cm(cm, MIN_LENGTH_CM, MAX_LENGTH_CM)
+                .map_err(|e| unit_refusal("height", "panjang/tinggi", "length/height", e))?,
+        ),
+        None => None,
+    };
+    let position = match &args.position {
+        Some(p) => Some(p.parse::<Position>().map_err(|_| {
+            user_error(
+                format!("--position: `{p}` tidak dikenal; pakai lying (berbaring) atau standing (berdiri)"),
+                format!("--position: `{p}` is unknown; use lying or standing"),
+            )
+        })?),
+        None => None,
+    };
+    let muac = match args.muac {
+        Some(cm) => Some(
+            Millimetres::from_cm(cm, MIN_MUAC_CM, MAX_MUAC_CM)
+                .map_err(|e| unit_refusal("muac", "LiLA", "MUAC", e))?,
+        ),
+        None => None,
+    };
+    let head = match args.head {
+        Some(cm) => Some(
+            Millimetres::from_cm(cm, MIN_HEAD_CM, MAX_HEAD_CM)
+                .map_err(|e| unit_refusal("head", "lingkar kepala", "head circumference", e))?,
+        ),
+        None => None,
+    };
+    let mut store = ctx.open_store()?;
+    let child_id = store
+        .resolve_child(id_text)
+        .map_err(|e| ctx.store_error(e))?;
+    let device = store.device().clone();
+    let mid = MeasurementId::new();
+    let child = store.write(|w| -> anyhow::Result<sync_protocol::Child> {
+        let mut doc = w.load_child(child_id)?;
+        let birth = doc.child()?.profile.birth_date;
+        if date < birth {
+            return Err(user_error(
+                format!("--date: {date} sebelum tanggal lahir anak ({birth})"),
+                format!("--date: {date} is before the child's birth date ({birth})"),
+            ));
+        }
+        let input = MeasurementInput {
+            date,
+            weight,
+            length,
+            position,
+            muac,
+            head,
+            oedema: args.oedema,
+            posyandu: device.posyandu.clone(),
+            by: device.kader.clone(),
+        };
+        let heads = doc.heads();
+        doc.add_measurement(mid, &input, ctx.now_ms)?;
+        w.save_child(&mut doc, &heads, ctx.now_ms)?;
+        Ok(doc.child()?)
+    })?;
+    tracing::info!(child = %child_id, measurement = %mid, "measurement recorded");
+    let assessments = assess_child(&child);
+    let Some(a) = assessments.iter().find(|a| a.id == mid) else {
+        anyhow::bail!("measurement {mid} missing after saving");
+    };
+    if ctx.json {
+        let mut v = report::assessment_json(&a.growth, a.weight_gain.as_ref());
+        v["id"] = json!(mid.to_string());
+        v["child_id"] = json!(child_id.to_string());
+        v["date"] = json!(date.to_string());
+        return ctx.print_json(out, &v);
+    }
+    let p = &child.profile;
+    let months = growth::completed_months(p.birth_date, date);
+    writeln!(
+        out,
+        "{} {mid}",
+        lang.pick("Pengukuran tersimpan:", "Measurement saved:")
+    )?;
+    writeln!(
+        out,
+        "{} ({}), {} ({} {})",
+        p.name,
+        p.sex.code(),
+        report::age_text(months, days_after_months(p.birth_date, date, months), lang),
+        a.growth.age_days,
+        lang.pick("hari", "days")
+    )?;
+    write!(
+        out,
+        "{}",
+        report::assessment_text(&a.growth, a.weight_gain.as_ref(), lang)
+    )?;
+    if a.growth.implausible() {
+        writeln!(
+            out,
+            "{}",
+            lang.pick(
+                "PERIKSA: ada nilai yang tidak wajar menurut WHO. Ukur ulang (timbang/ukur sekali lagi) sebelum anak pulang.",
+                "CHECK: a value is implausible by WHO's rules. Re-measure before the child leaves."
+            )
+        )?;
+    }
+    if a.growth.is_stunted()
+        || a.growth.is_wasted()
+        || a.weight_gain
+            .as_ref()
+            .is_some_and(report::gain_needs_attention)
+    {
+        writeln!(
+            out,
+            "{}",
+            lang.pick(
+                "PERHATIAN: anak ini perlu ditindaklanjuti (konseling / rujuk ke puskesmas).",
+                "ATTENTION: this child needs follow-up (counselling / referral to the puskesmas)."
+            )
+        )?;
+    }
+    Ok(())
+}
+
+/// Days past the last completed month, for "10 bulan 3 hari".
+fn days_after_months(birth: chrono::NaiveDate, on: chrono::NaiveDate, months: i64) -> i64 {
+    u32::try_from(months)
+        .ok()
+        .and_then(|m| birth.checked_add_months(chrono::Months::new(m)))
+        .map(|anniversary| (on - anniversary).num_days())
+        .unwrap_or(0)
+}
+
+fn void(args: &VoidArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
+    let lang = ctx.lang;
+    let reason = args.reason.trim();
+    if reason.is_empty() {
+        return Err(user_error(
+            "--reason wajib diisi: mengapa pengukuran ini salah?",
+            "--reason is required: why is this measurement wrong?",
+        ));
+    }
+    let mut store = ctx.open_store()?;
+    let (child_id, mid) = store
+        .resolve_measurement(&args.id)
+        .map_err(|e| ctx.store_error(e))?;
+    let by = store.device().kader.clone();
+    store.write(|w| -> anyhow::Result<()> {
+        let mut doc = w.load_child(child_id)?;
+        let child = doc.child()?;
+        if let Some(m) = child.measurements.iter().find(|m| m.id == mid)
+            && let Some(v) = &m.void
+        {
+            return Err(user_error(
+                format!(
+                    "pengukuran {mid} sudah dibatalkan sebelumnya ({})",
+                    v.reason
+                ),
+                format!("measurement {mid} was already voided ({})", v.reason),
+            ));
+        }
+        let heads = doc.heads();
+        doc.void_measurement(mid, reason, &by, ctx.now_ms)?;
+        w.save_child(&mut doc, &heads, ctx.now_ms)?;
+        Ok(())
+    })?;
+    tracing::info!(child = %child_id, measurement = %mid, "measurement voided");
+    if ctx.json {
+        return ctx.print_json(
+            out,
+            &json!({"id": mid.to_string(), "child_id": child_id.to_string(), "voided": true}),
+        );
+    }
+    writeln!(out, "{} {mid}", lang.pick("Dibatalkan:", "Voided:"))?;
+    Ok(())
+}

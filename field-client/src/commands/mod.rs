@@ -1,0 +1,94 @@
+//! The `tumbuh` commands. Each takes the parsed arguments and a [`Context`],
+//! writes its result to `out` (text or JSON) and returns an error for the
+//! binary to print in the user's language.
+
+mod child;
+mod init;
+mod measure;
+mod search;
+mod zscore;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use crate::cli::{ChildCommand, Cli, Command};
+use crate::i18n::{Lang, user_error};
+use crate::store::{Failpoint, Store};
+
+/// What every command needs besides its arguments. Built by the binary, so
+/// that the library reads no environment and no clock of its own.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub db: PathBuf,
+    pub lang: Lang,
+    pub json: bool,
+    /// Today's date on the device (measurements may not be later).
+    pub today: NaiveDate,
+    /// Now, in Unix milliseconds (stamped on changes).
+    pub now_ms: i64,
+    pub failpoint: Option<Failpoint>,
+}
+
+impl Context {
+    /// Opens the store, arming the failpoint if any.
+    fn open_store(&self) -> anyhow::Result<Store> {
+        let mut store = Store::open(&self.db).map_err(|e| self.store_error(e))?;
+        store.set_failpoint(self.failpoint);
+        Ok(store)
+    }
+
+    /// Turns store errors the user can act on into bilingual messages.
+    fn store_error(&self, e: crate::store::StoreError) -> anyhow::Error {
+        use crate::store::StoreError as E;
+        match &e {
+            E::NotInitialised(p) => user_error(
+                format!(
+                    "belum ada penyimpanan Tumbuh di {}: jalankan dulu `tumbuh init --posyandu KODE --kader NAMA`",
+                    p.display()
+                ),
+                e.to_string(),
+            ),
+            E::AlreadyInitialised(p) => user_error(
+                format!("penyimpanan Tumbuh sudah ada di {}", p.display()),
+                e.to_string(),
+            ),
+            E::NoSuchChild(id) => {
+                user_error(format!("tidak ada anak dengan id {id}"), e.to_string())
+            }
+            E::NoSuchMeasurement(id) => user_error(
+                format!("tidak ada pengukuran dengan id {id}"),
+                e.to_string(),
+            ),
+            E::Ambiguous { prefix, count } => user_error(
+                format!(
+                    "awalan id `{prefix}` cocok dengan {count} catatan; ketik lebih banyak karakter"
+                ),
+                e.to_string(),
+            ),
+            _ => anyhow::Error::new(e),
+        }
+    }
+
+    /// Writes JSON to `out`.
+    fn print_json(&self, out: &mut dyn Write, value: &serde_json::Value) -> anyhow::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, value)?;
+        writeln!(out)?;
+        Ok(())
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init(args) => init::run(&args, ctx, out),
+        Command::Child(ChildCommand::Add(args)) => child::add(&args, ctx, out),
+        Command::Child(ChildCommand::List(args)) => child::list(&args, ctx, out),
+        Command::Child(ChildCommand::Show(args)) => child::show(&args, ctx, out),
+        Command::Child(ChildCommand::Edit(args)) => child::edit(&args, ctx, out),
+        Command::Search(args) => search::run(&args, ctx, out),
+        Command::Measure(args) => measure::run(&args, ctx, out),
+        Command::Zscore(args) => zscore::run(&args, ctx, out),
+    }
+}

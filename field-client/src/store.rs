@@ -1,0 +1,455 @@
+//! The field device's local store: one SQLite file.
+//!
+//! The Automerge changes of every child document are the source of truth
+//! (table `changes`, append-only; it is also the sync outbox). The tables
+//! `children` and `measurements` are *derived* from the documents after every
+//! write, for listing and search, and can be rebuilt from `changes` at any time.
+//!
+//! Every command runs in one `BEGIN IMMEDIATE` transaction ([`Store::write`]):
+//! the changes and the derived rows commit together or not at all, so a power
+//! cut or a killed process never leaves half a record. WAL journaling with
+//! `synchronous=FULL` makes a committed command durable.
+
+use std::path::{Path, PathBuf};
+
+use automerge::ChangeHash;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sync_protocol::{ChildDocument, ChildId, DeviceId, DocumentError, MeasurementId};
+use thiserror::Error;
+
+use crate::projection;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts how many
+/// ran. Append only: a shipped migration is never edited.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE device (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    device_id   TEXT NOT NULL,
+    posyandu    TEXT NOT NULL,
+    kader       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+-- Source of truth: every Automerge change of every child document, in the
+-- order this device learnt of it. `synced` = the server has acknowledged it.
+CREATE TABLE changes (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    child_id   TEXT NOT NULL,
+    hash       BLOB NOT NULL UNIQUE,
+    bytes      BLOB NOT NULL,
+    made_at    INTEGER NOT NULL,
+    synced     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX changes_by_child ON changes (child_id, seq);
+-- Derived from the documents (see projection.rs).
+CREATE TABLE children (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    name_norm     TEXT NOT NULL,
+    sex           TEXT NOT NULL,
+    birth_date    TEXT NOT NULL,
+    mother_name   TEXT NOT NULL,
+    nik           TEXT,
+    no_kk         TEXT,
+    mother_nik    TEXT,
+    father_name   TEXT,
+    rt            TEXT,
+    rw            TEXT,
+    address       TEXT,
+    posyandu      TEXT NOT NULL,
+    last_measured TEXT,
+    last_haz      INTEGER,
+    last_tbu      TEXT,
+    stunted       INTEGER NOT NULL DEFAULT 0,
+    conflicts     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX children_by_name ON children (name_norm);
+CREATE TABLE measurements (
+    id            TEXT PRIMARY KEY,
+    child_id      TEXT NOT NULL REFERENCES children (id),
+    date          TEXT NOT NULL,
+    weight_g      INTEGER,
+    length_mm     INTEGER,
+    position      TEXT,
+    muac_mm       INTEGER,
+    head_mm       INTEGER,
+    oedema        INTEGER NOT NULL,
+    void_reason   TEXT,
+    haz           INTEGER,
+    waz           INTEGER,
+    whz           INTEGER,
+    bmiz          INTEGER,
+    implausible   INTEGER NOT NULL,
+    gain          TEXT,
+    two_t         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX measurements_by_child ON measurements (child_id, date);
+CREATE INDEX measurements_by_date ON measurements (date);
+"#];
+
+/// What can go wrong with the local store.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("no Tumbuh store at {0}: run `tumbuh init --posyandu CODE --kader NAME` first")]
+    NotInitialised(PathBuf),
+    #[error("a Tumbuh store already exists at {0}")]
+    AlreadyInitialised(PathBuf),
+    #[error(
+        "the store at {path} was made by a newer Tumbuh (schema {found}, this program knows {known}); update Tumbuh"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+    #[error("cannot create the folder for the store {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("child {child}: {source}")]
+    Document {
+        child: ChildId,
+        source: DocumentError,
+    },
+    #[error("no child with id {0}")]
+    NoSuchChild(String),
+    #[error("id prefix `{prefix}` matches {count} records; type more characters")]
+    Ambiguous { prefix: String, count: usize },
+    #[error("no measurement with id {0}")]
+    NoSuchMeasurement(String),
+    #[error("test failpoint `{0}` reached")]
+    Failpoint(String),
+}
+
+/// Who this device is.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub id: DeviceId,
+    /// 12-digit posyandu code.
+    pub posyandu: String,
+    pub kader: String,
+}
+
+/// A test hook that stops the process half-way through a write, to prove that
+/// nothing half-written survives. Set by the binary from `TUMBUH_FAILPOINT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failpoint {
+    /// Abort the process after writing, before `COMMIT`.
+    AbortBeforeCommit,
+    /// Announce `FAILPOINT before-commit` on stderr, then wait forever
+    /// before `COMMIT` (the test kills the process with SIGKILL).
+    PauseBeforeCommit,
+}
+
+/// The open local store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    device: Device,
+    failpoint: Option<Failpoint>,
+}
+
+fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > MIGRATIONS.len() as i64 {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates a new store for this device. Refuses to touch an existing one.
+    pub fn create(
+        path: &Path,
+        posyandu: &str,
+        kader: &str,
+        now_ms: i64,
+    ) -> Result<Store, StoreError> {
+        if path.exists() {
+            return Err(StoreError::AlreadyInitialised(path.to_path_buf()));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        migrate(&mut conn, path)?;
+        let device = Device {
+            id: DeviceId::new(),
+            posyandu: posyandu.to_string(),
+            kader: kader.to_string(),
+        };
+        conn.execute(
+            "INSERT INTO device (id, device_id, posyandu, kader, created_at) VALUES (1, ?1, ?2, ?3, ?4)",
+            params![device.id.to_string(), device.posyandu, device.kader, now_ms],
+        )?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            device,
+            failpoint: None,
+        })
+    }
+
+    /// Opens an existing store.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotInitialised(path.to_path_buf()));
+        }
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        migrate(&mut conn, path)?;
+        let device = conn
+            .query_row(
+                "SELECT device_id, posyandu, kader FROM device WHERE id = 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotInitialised(path.to_path_buf()))?;
+        let id = device
+            .0
+            .parse::<DeviceId>()
+            .map_err(|_| StoreError::NotInitialised(path.to_path_buf()))?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            device: Device {
+                id,
+                posyandu: device.1,
+                kader: device.2,
+            },
+            failpoint: None,
+        })
+    }
+
+    /// Arms a test failpoint for the next write.
+    pub fn set_failpoint(&mut self, failpoint: Option<Failpoint>) {
+        self.failpoint = failpoint;
+    }
+
+    /// This device.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The read-only connection, for queries.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `f` in one immediate transaction and commits it; on error nothing
+    /// of it is kept.
+    pub fn write<T, E>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let mut writer = Writer {
+            tx,
+            device: &self.device,
+        };
+        let value = f(&mut writer)?;
+        match self.failpoint {
+            Some(Failpoint::AbortBeforeCommit) => std::process::abort(),
+            Some(Failpoint::PauseBeforeCommit) => {
+                eprintln!("FAILPOINT before-commit");
+                loop {
+                    std::thread::park();
+                }
+            }
+            None => {}
+        }
+        writer.tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Resolves a child id or unique prefix of one.
+    pub fn resolve_child(&self, prefix: &str) -> Result<ChildId, StoreError> {
+        resolve_child(&self.conn, prefix)
+    }
+
+    /// Resolves a measurement id or unique prefix: returns it and its child.
+    pub fn resolve_measurement(
+        &self,
+        prefix: &str,
+    ) -> Result<(ChildId, MeasurementId), StoreError> {
+        let ids = prefix_matches(
+            &self.conn,
+            "SELECT id, child_id FROM measurements WHERE id LIKE ?1 || '%' ESCAPE '\\' LIMIT 2",
+            prefix,
+        )?;
+        match ids.as_slice() {
+            [(m, c)] => Ok((
+                parse_id(c)?,
+                m.parse()
+                    .map_err(|_| StoreError::NoSuchMeasurement(prefix.into()))?,
+            )),
+            [] => Err(StoreError::NoSuchMeasurement(prefix.to_string())),
+            _ => Err(StoreError::Ambiguous {
+                prefix: prefix.to_string(),
+                count: ids.len(),
+            }),
+        }
+    }
+
+    /// Loads a child's document from its changes.
+    pub fn load_child(&self, id: ChildId) -> Result<ChildDocument, StoreError> {
+        load_child(&self.conn, &self.device, id)
+    }
+}
+
+fn parse_id(s: &str) -> Result<ChildId, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::NoSuchChild(s.to_string()))
+}
+
+fn escape_like(prefix: &str) -> String {
+    prefix
+        .trim()
+        .to_ascii_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn prefix_matches(
+    conn: &Connection,
+    sql: &str,
+    prefix: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt
+        .query_map([escape_like(prefix)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+fn resolve_child(conn: &Connection, prefix: &str) -> Result<ChildId, StoreError> {
+    if prefix.trim().is_empty() {
+        return Err(StoreError::NoSuchChild(prefix.to_string()));
+    }
+    let ids = prefix_matches(
+        conn,
+        "SELECT id, id FROM children WHERE id LIKE ?1 || '%' ESCAPE '\\' LIMIT 2",
+        prefix,
+    )?;
+    match ids.as_slice() {
+        [(id, _)] => parse_id(id),
+        [] => Err(StoreError::NoSuchChild(prefix.to_string())),
+        _ => Err(StoreError::Ambiguous {
+            prefix: prefix.to_string(),
+            count: ids.len(),
+        }),
+    }
+}
+
+fn load_child(
+    conn: &Connection,
+    device: &Device,
+    id: ChildId,
+) -> Result<ChildDocument, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM changes WHERE child_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([id.to_string()])?;
+    let mut bytes = Vec::new();
+    while let Some(row) = rows.next()? {
+        bytes.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+    }
+    if bytes.is_empty() {
+        return Err(StoreError::NoSuchChild(id.to_string()));
+    }
+    ChildDocument::load(device.id.actor(), &bytes)
+        .map_err(|source| StoreError::Document { child: id, source })
+}
+
+/// The write side of one command's transaction.
+pub struct Writer<'a> {
+    tx: rusqlite::Transaction<'a>,
+    device: &'a Device,
+}
+
+impl Writer<'_> {
+    /// This device.
+    pub fn device(&self) -> &Device {
+        self.device
+    }
+
+    /// Loads a child's document inside the transaction.
+    pub fn load_child(&self, id: ChildId) -> Result<ChildDocument, StoreError> {
+        load_child(&self.tx, self.device, id)
+    }
+
+    /// Stores the changes `doc` made after `heads_before` and refreshes the
+    /// derived rows of that child.
+    pub fn save_child(
+        &mut self,
+        doc: &mut ChildDocument,
+        heads_before: &[ChangeHash],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let child_id = doc.id().to_string();
+        {
+            let mut insert = self.tx.prepare_cached(
+                "INSERT OR IGNORE INTO changes (child_id, hash, bytes, made_at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for change in doc.changes_since(heads_before) {
+                insert.execute(params![
+                    child_id,
+                    change.hash.0.as_slice(),
+                    change.bytes,
+                    now_ms
+                ])?;
+            }
+        }
+        let child = doc.child().map_err(|source| StoreError::Document {
+            child: doc.id(),
+            source,
+        })?;
+        let conflicts = doc.conflicts().map_err(|source| StoreError::Document {
+            child: doc.id(),
+            source,
+        })?;
+        projection::project(&self.tx, &child, conflicts.len())?;
+        Ok(())
+    }
+}

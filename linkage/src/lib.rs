@@ -1,0 +1,29 @@
+//! Finding the same child across registrations (record linkage) for Tumbuh.
+//!
+//! Posyandu data arrive from many devices, and the same child is often
+//! registered more than once, with the name, birth date and NIK typed
+//! afresh each time. This crate holds the pure building blocks (no I/O, no
+//! clock) used by the field client for the duplicate warning at
+//! registration, spelling-tolerant search and NIK checks, and later by the
+//! full linkage engine:
+//!
+//! - [`names`]: Indonesian name normalisation, newborn placeholders
+//!   ("By Ny Siti"), phonetic keys and a name similarity;
+//! - [`nik`]: parsing and checking the 16-digit NIK;
+//! - [`candidates`]: how much a new registration looks like an existing
+//!   child, and whether it is likely the same one.
+//!
+//! Everything is re-exported at the crate root.
+
+pub mod candidates;
+pub mod names;
+pub mod nik;
+
+pub use candidates::{
+    ChildKey, Likeness, LikenessReason, SIMILAR_MOTHER_THRESHOLD, SIMILAR_NAME_THRESHOLD,
+    SIMILAR_NAME_THRESHOLD_OTHER_SEX, is_likely_same_child, likeness,
+};
+pub use names::{
+    is_newborn_placeholder, mother_name_similarity, name_similarity, normalize_name, phonetic_key,
+};
+pub use nik::{Nik, NikError, NikWarning, Sex, check_nik_against_record};

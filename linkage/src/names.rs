@@ -1,0 +1,1045 @@
+//! Indonesian personal names: normalisation, newborn placeholders, phonetic
+//! keys and a spelling-tolerant similarity.
+//!
+//! Why: the same child is often registered twice by different kader, and the
+//! name is typed afresh each time, from the KIA book or from what the carer
+//! says. The two spellings then differ in ways that are very regular in
+//! Indonesia (Rizky/Rizki/Risky/Rizqi, Aisyah/Aisah, Khoirunnisa/Khairunnisa,
+//! old Dutch-era spelling like Toekiyem or Fadjar, Muhammad written as M. or
+//! Moch.), a second name is dropped, given names are swapped, compounds are
+//! joined or split (Az Zahra/Azzahra, Nur Aini/Nuraini), and a newborn is
+//! entered as "By Ny <mother>" before it has a name. At the same time twins
+//! and siblings have deliberately similar names (Hasan/Husain, Salma/Salwa,
+//! Rizky/Rizka), so the similarity must stay strict on real differences.
+//!
+//! Three layers, each usable alone:
+//! - [`normalize_name`]: a canonical text form for storage, display-free
+//!   comparison and search (lowercase ASCII, canonical Muhammad, no
+//!   honorifics, canonical newborn placeholder);
+//! - [`phonetic_key`]: a coarser per-token key that makes spelling variants
+//!   agree (for blocking and spelling-tolerant search);
+//! - [`name_similarity`]: a 0..=1 score over tokens that combines exact,
+//!   phonetic and typo-aware (weighted edit distance) agreement.
+//!
+//! All functions are total: any `&str` (empty, emoji, other scripts) gives a
+//! result without panicking.
+
+// ---------------------------------------------------------------------------
+// Normalisation
+// ---------------------------------------------------------------------------
+
+/// Spellings (after lowercasing and collapsing doubled letters) that stand
+/// for "Muhammad". `m` alone only counts as the first token ("M. Rizky").
+const MUHAMMAD_FORMS: &[&str] = &[
+    "muhamad", "mohamad", "muhamat", "mohamat", "mochamad", "muchamad", "mochamat", "muchamat",
+    "mohamed", "muhamed", "mukhamad", "mokhamad", "muhd", "mohd", "moh", "moch", "much", "muh",
+    "mhd", "md", "mch",
+];
+
+/// Spellings (after collapsing doubled letters) that stand for "Ahmad".
+const AHMAD_FORMS: &[&str] = &["achmad", "akhmad", "ahmat", "achmat", "akhmat"];
+
+/// Honorifics put before a (mother's) name; removed at the start of a name.
+const HONORIFICS: &[&str] = &[
+    "ny", "nyonya", "ibu", "bu", "bunda", "hj", "hajah", "hajjah",
+];
+
+/// Words that start a newborn placeholder ("By Ny Siti", "Bayi Tukiyem").
+const BABY_WORDS: &[&str] = &["by", "bayi", "baby", "bby"];
+
+/// Maps one character to its ASCII lowercase letters (diacritics stripped).
+/// Returns `None` for characters that separate tokens and `Some("")` for
+/// characters that are dropped without separating (apostrophes).
+fn fold_char(c: char, out: &mut String) -> bool {
+    match c {
+        'a'..='z' | '0'..='9' => out.push(c),
+        'A'..='Z' => out.push(c.to_ascii_lowercase()),
+        // Apostrophes inside Arabic-derived names: Ma'ruf -> maruf.
+        '\'' | '’' | '‘' | '`' | '´' | 'ʼ' => {}
+        _ => {
+            let folded = match c {
+                'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'À' | 'Á' | 'Â' | 'Ã'
+                | 'Ä' | 'Å' | 'Ā' | 'Ă' | 'Ą' => "a",
+                'æ' | 'Æ' => "ae",
+                'ç' | 'ć' | 'č' | 'Ç' | 'Ć' | 'Č' => "c",
+                'ď' | 'đ' | 'Ď' | 'Đ' | 'ð' | 'Ð' => "d",
+                'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' | 'È' | 'É' | 'Ê' | 'Ë' | 'Ē'
+                | 'Ė' | 'Ę' | 'Ě' => "e",
+                'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' | 'Ì' | 'Í' | 'Î' | 'Ï' | 'Ī' | 'Į'
+                | 'İ' => "i",
+                'ñ' | 'ń' | 'ň' | 'Ñ' | 'Ń' | 'Ň' => "n",
+                'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö'
+                | 'Ø' | 'Ō' | 'Ő' => "o",
+                'œ' | 'Œ' => "oe",
+                'ř' | 'Ř' => "r",
+                'ś' | 'š' | 'ş' | 'Ś' | 'Š' | 'Ş' => "s",
+                'ß' => "ss",
+                'ť' | 'ţ' | 'Ť' | 'Ţ' => "t",
+                'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ū' | 'Ů'
+                | 'Ű' => "u",
+                'ý' | 'ÿ' | 'Ý' | 'Ÿ' => "y",
+                'ź' | 'ż' | 'ž' | 'Ź' | 'Ż' | 'Ž' => "z",
+                _ => return false,
+            };
+            out.push_str(folded);
+        }
+    }
+    true
+}
+
+/// Splits a raw name into lowercase ASCII tokens: letters and digits, with
+/// diacritics folded; every other character (spaces, `.`, `-`, `,`, emoji,
+/// other scripts) separates tokens, except apostrophes, which are dropped.
+fn raw_tokens(raw: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut cur = String::new();
+    for c in raw.chars() {
+        if !fold_char(c, &mut cur) && !cur.is_empty() {
+            tokens.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        tokens.push(cur);
+    }
+    tokens
+}
+
+/// Collapses runs of the same byte ("mohh" -> "moh", "raffa" -> "rafa").
+fn collapse_doubles(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last = None;
+    for c in s.chars() {
+        if Some(c) != last {
+            out.push(c);
+        }
+        last = Some(c);
+    }
+    out
+}
+
+/// Canonicalises one token of a name at position `pos` (0-based).
+fn canonical_token(tok: &str, pos: usize) -> String {
+    let collapsed = collapse_doubles(tok);
+    let c = collapsed.as_str();
+    if c == "muhamad" || MUHAMMAD_FORMS.contains(&c) || (pos == 0 && c == "m") {
+        return "muhammad".to_owned();
+    }
+    if AHMAD_FORMS.contains(&c) {
+        return "ahmad".to_owned();
+    }
+    if pos == 0 && matches!(tok, "st" | "stt" | "sti") {
+        return "siti".to_owned();
+    }
+    if tok == "abd" {
+        return "abdul".to_owned();
+    }
+    tok.to_owned()
+}
+
+/// The parts of a normalised name.
+enum Parsed {
+    /// A newborn placeholder with the (normalised) mother's name tokens,
+    /// possibly empty ("Bayi" alone).
+    Placeholder(Vec<String>),
+    /// An ordinary name.
+    Name(Vec<String>),
+}
+
+fn strip_honorifics(tokens: &[String]) -> &[String] {
+    let mut rest = tokens;
+    while let Some((first, tail)) = rest.split_first() {
+        if HONORIFICS.contains(&first.as_str()) {
+            rest = tail;
+        } else {
+            break;
+        }
+    }
+    rest
+}
+
+fn canonical_tokens(tokens: &[String]) -> Vec<String> {
+    tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| canonical_token(t, i))
+        .collect()
+}
+
+fn parse(raw: &str) -> Parsed {
+    let tokens = raw_tokens(raw);
+    let mut rest: &[String] = &tokens;
+    // "An. By Ny X" (anak bayi nyonya X); "Anak X".
+    if let Some((first, tail)) = rest.split_first() {
+        let next_is_baby = tail
+            .first()
+            .is_some_and(|t| BABY_WORDS.contains(&t.as_str()));
+        if (first == "an" && next_is_baby) || (first == "anak" && !tail.is_empty()) {
+            rest = tail;
+        }
+    }
+    if let Some((first, tail)) = rest.split_first()
+        && BABY_WORDS.contains(&first.as_str())
+    {
+        return Parsed::Placeholder(canonical_tokens(strip_honorifics(tail)));
+    }
+    Parsed::Name(canonical_tokens(strip_honorifics(rest)))
+}
+
+/// Normalises a personal name for storage and comparison.
+///
+/// Choices (each deliberate):
+/// - lowercase ASCII; diacritics folded (`é` -> `e`); apostrophes dropped
+///   (`Ma'ruf` -> `maruf`); every other non-letter, non-digit character
+///   (`.`, `-`, `,`, emoji, other scripts) separates tokens, and whitespace is
+///   collapsed: `"Nur-Aini"` -> `"nur aini"`, `"M.Rizky"` -> `"muhammad rizky"`.
+///   Digits are kept ("By Ny Siti 2" for a second twin).
+/// - Muhammad: `M.` (first token only), `Moh.`, `Moch.`, `Much.`, `Muh.`,
+///   `Mhd`, `Md`, `Mochammad`, `Muhamad`, `Mohamad`, `Mohammad`,
+///   `Muhammat`, ... (also with doubled letters typed, `Mohh.`) ->
+///   `muhammad`. Likewise `Achmad`/`Akhmad`/`Ahmat` -> `ahmad`, `Abd.` ->
+///   `abdul`, and `St.`/`Stt.`/`Sti` as first token -> `siti`.
+/// - `Nurul` is kept as written: it is a distinct official spelling (it is
+///   "Nur" + article), so stored names keep it; [`phonetic_key`] and
+///   [`name_similarity`] treat `nurul` and `nur` as the same.
+/// - Honorifics at the start (`Ny.`, `Nyonya`, `Ibu`, `Bu`, `Bunda`, `Hj.`)
+///   are removed, so a mother's name compares on the name itself.
+/// - Newborn placeholders (`By Ny X`, `By. Ny. X`, `Bayi Ny X`, `Bayi X`,
+///   `By. X`, `An. By Ny X`, `Baby X`) become the canonical `bayi ny x`
+///   (or `bayi` when no mother is named), so they stay recognisable:
+///   `is_newborn_placeholder(&normalize_name(s))` equals
+///   `is_newborn_placeholder(s)`, and normalising is idempotent.
+/// - A leading `Anak` ("child of") before a name is dropped.
+pub fn normalize_name(raw: &str) -> String {
+    match parse(raw) {
+        Parsed::Placeholder(mother) if mother.is_empty() => "bayi".to_owned(),
+        Parsed::Placeholder(mother) => format!("bayi ny {}", mother.join(" ")),
+        Parsed::Name(tokens) => tokens.join(" "),
+    }
+}
+
+/// Recognises a newborn placeholder name and returns the mother's part,
+/// normalised (see [`normalize_name`]).
+///
+/// `"By Ny Siti"` -> `Some("siti")`, `"Bayi Tukiyem"` -> `Some("tukiyem")`,
+/// `"AN. BY NY SANTI"` -> `Some("santi")`, `"By. Ny. Ani Handayani"` ->
+/// `Some("ani handayani")`. A bare `"Bayi"` gives `Some("")`: it is a
+/// placeholder even though no mother is named. Ordinary names give `None`
+/// (`"Bayu"` is a name, not a placeholder).
+pub fn is_newborn_placeholder(raw: &str) -> Option<String> {
+    match parse(raw) {
+        Parsed::Placeholder(mother) => Some(mother.join(" ")),
+        Parsed::Name(_) => None,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Phonetic keys
+// ---------------------------------------------------------------------------
+
+/// Arabic articles written as a separate token ("Az Zahra", "Al Fatih",
+/// "Ar Rasyid"); joined with the next token for keys and similarity.
+const ARTICLES: &[&str] = &[
+    "al", "el", "ar", "as", "az", "an", "ad", "at", "ash", "asy", "adz", "ats", "ath", "ad",
+];
+
+fn is_vowel(b: u8) -> bool {
+    matches!(b, b'a' | b'e' | b'i' | b'o' | b'u')
+}
+
+/// The phonetic key of one normalised token (lowercase ASCII).
+///
+/// Rules, in order (examples in the doc of [`phonetic_key`]):
+/// 1. old (pre-1972) spelling: `oe`->`u`, `dj`->`j`, `tj`->`c`, `sj`->`s`;
+/// 2. digraphs: `ch`,`kh`->`h`; `sy`,`sh`,`ts`->`s`; `dz`,`zh`->`z`;
+///    `dh`->`d`; `th`->`t`; `gh`->`g`; `bh`->`b`; `ph`->`f`;
+/// 3. letters: `q`->`k`, `x`->`ks`, `v`,`f`->`p`, `z`->`s`, `y`->`i`;
+/// 4. vowel pairs: `oi`,`ae`,`ei`->`ai`; `ou`->`u`; `uw`+vowel -> `u`+vowel;
+///    final `ie`->`i`;
+/// 5. doubled letters collapsed;
+/// 6. a final `h` after a vowel is dropped, a final `d` becomes `t`;
+/// 7. `nurul` -> `nur`.
+fn token_key(tok: &str) -> String {
+    let b = tok.as_bytes();
+    if b.is_empty() || b.iter().all(u8::is_ascii_digit) {
+        return tok.to_owned();
+    }
+    // Rules 1-3 in one left-to-right pass.
+    let mut mapped: Vec<u8> = Vec::with_capacity(b.len() + 2);
+    let mut i = 0;
+    while i < b.len() {
+        let next = b.get(i + 1).copied().unwrap_or(0);
+        let (c, width) = match (b[i], next) {
+            (b'o', b'e') => (b'u', 2),
+            (b'd', b'j') => (b'j', 2),
+            (b't', b'j') => (b'c', 2),
+            (b's', b'j') | (b's', b'y') | (b's', b'h') | (b't', b's') => (b's', 2),
+            (b'c', b'h') | (b'k', b'h') => (b'h', 2),
+            (b'd', b'z') | (b'z', b'h') => (b'z', 2),
+            (b'd', b'h') => (b'd', 2),
+            (b't', b'h') => (b't', 2),
+            (b'g', b'h') => (b'g', 2),
+            (b'b', b'h') => (b'b', 2),
+            (b'p', b'h') => (b'f', 2),
+            (c, _) => (c, 1),
+        };
+        match c {
+            b'q' => mapped.push(b'k'),
+            b'x' => mapped.extend_from_slice(b"ks"),
+            b'v' | b'f' => mapped.push(b'p'),
+            b'z' => mapped.push(b's'),
+            b'y' => mapped.push(b'i'),
+            _ => mapped.push(c),
+        }
+        i += width;
+    }
+    // Rule 4: vowel pairs and the u-w glide.
+    let mut vowels: Vec<u8> = Vec::with_capacity(mapped.len());
+    let mut i = 0;
+    while i < mapped.len() {
+        let next = mapped.get(i + 1).copied().unwrap_or(0);
+        let after = mapped.get(i + 2).copied().unwrap_or(0);
+        match (mapped[i], next) {
+            (b'o', b'i') | (b'a', b'e') | (b'e', b'i') => {
+                vowels.extend_from_slice(b"ai");
+                i += 2;
+            }
+            (b'o', b'u') => {
+                vowels.push(b'u');
+                i += 2;
+            }
+            (b'u', b'w') if is_vowel(after) => {
+                vowels.push(b'u');
+                i += 2;
+            }
+            (c, _) => {
+                vowels.push(c);
+                i += 1;
+            }
+        }
+    }
+    if vowels.len() > 2 && vowels.ends_with(b"ie") {
+        vowels.pop();
+    }
+    // Rule 5: doubled letters.
+    vowels.dedup();
+    // Rule 6: the end of the word.
+    let n = vowels.len();
+    if n > 2 && vowels[n - 1] == b'h' && is_vowel(vowels[n - 2]) {
+        vowels.pop();
+    }
+    if vowels.len() > 2 && vowels.last() == Some(&b'd') {
+        vowels.pop();
+        vowels.push(b't');
+    }
+    // Rule 7.
+    if vowels == b"nurul" {
+        vowels.truncate(3);
+    }
+    vowels.into_iter().map(char::from).collect()
+}
+
+/// Joins standalone Arabic articles to the following token
+/// (`az zahra` -> `azzahra`).
+fn join_articles(tokens: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut pending: Option<String> = None;
+    for t in tokens {
+        if let Some(a) = pending.take() {
+            out.push(a + &t);
+            continue;
+        }
+        if ARTICLES.contains(&t.as_str()) {
+            pending = Some(t);
+        } else {
+            out.push(t);
+        }
+    }
+    if let Some(a) = pending {
+        out.push(a);
+    }
+    out
+}
+
+/// The tokens compared by [`phonetic_key`] and [`name_similarity`]: the
+/// normalised name (a placeholder's mother part for placeholders) with
+/// articles joined.
+fn comparable_tokens(raw: &str) -> (bool, Vec<String>) {
+    match parse(raw) {
+        Parsed::Placeholder(m) => (true, join_articles(m)),
+        Parsed::Name(t) => (false, join_articles(t)),
+    }
+}
+
+/// An Indonesian-aware phonetic key: the name is normalised
+/// ([`normalize_name`]), standalone articles are joined to the next token,
+/// and every token is reduced so that common spelling variants agree.
+/// Tokens are separated by one space, in the original order.
+///
+/// Agree: `Rizky`/`Rizki`/`Risky`/`Rizqi`/`Rizqy` -> `riski`;
+/// `Aisyah`/`Aisah`/`Aysyah`/`Aisya` -> `aisa`;
+/// `Khoirunnisa`/`Khairunnisa`/`Khairunisa` -> `hairunisa`;
+/// `Azzahra`/`Az Zahra`/`Az-Zahra` -> `asahra`; `Fadhilah`/`Fadila` ->
+/// `padila`; `Raffa`/`Rava`/`Rafa` -> `rapa`; `Yusuf`/`Yusup` -> `iusup`;
+/// `Toekiyem`/`Tukiyem` -> `tukiiem` (old spelling); `Fadjar`/`Fajar`;
+/// `Keisha`/`Kaisha`; `Junaedi`/`Junaidi`/`Junaedie`; `Rachmawati`/
+/// `Rahmawati`; `Zhafran`/`Zafran`; `Tsabita`/`Sabita`; `Ahmad`/`Ahmat`;
+/// `Nurul`/`Nur`/`Noer`.
+///
+/// Stay apart: `Hasan` (`hasan`) / `Husain` (`husain`); `Salma`/`Salwa`;
+/// `Rizki`/`Rizka` (`riski`/`riska`); `Putra`/`Putri`.
+///
+/// Known costs of these rules: `Chandra`/`Candra` do not agree (`ch` is
+/// taken as the East-Javanese `kh` of Choirul, Cholifah, Chusnul, which is
+/// far more common in posyandu registers); `z`->`s` merges Zahra with Sahra
+/// (the same name in practice).
+///
+/// A newborn placeholder gives the key of its normalised form
+/// (`bai ni <mother>`), so keys of placeholders never equal keys of names.
+pub fn phonetic_key(name: &str) -> String {
+    let normalized = normalize_name(name);
+    let tokens = join_articles(normalized.split(' ').map(str::to_owned).collect());
+    tokens
+        .iter()
+        .filter(|t| !t.is_empty())
+        .map(|t| token_key(t))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ---------------------------------------------------------------------------
+// Similarity
+// ---------------------------------------------------------------------------
+
+/// Tokens that carry little information about which child this is, because
+/// many children (or many mothers) have them: their weight in the score is
+/// [`COMMON_WEIGHT`].
+const COMMON_TOKENS: &[&str] = &[
+    "muhammad", "ahmad", "siti", "nur", "nurul", "putri", "putra", "abdul", "dwi", "tri", "eka",
+    "sri",
+];
+const COMMON_WEIGHT: f64 = 0.35;
+
+/// One comparable token with its phonetic key and weight.
+#[derive(Debug, Clone)]
+struct Tok {
+    text: String,
+    key: String,
+    weight: f64,
+    digits: bool,
+}
+
+impl Tok {
+    fn new(text: String) -> Tok {
+        let key = token_key(&text);
+        let weight = if text.len() == 1 || COMMON_TOKENS.contains(&text.as_str()) {
+            COMMON_WEIGHT
+        } else {
+            1.0
+        };
+        let digits = text.bytes().all(|c| c.is_ascii_digit());
+        Tok {
+            text,
+            key,
+            weight,
+            digits,
+        }
+    }
+}
+
+/// Which letters are neighbours on a QWERTY keyboard (phone keyboards in
+/// Indonesia are QWERTY); the row below is shifted right by about half a
+/// key, so `s` touches `w`, `e`, `a`, `d`, `z`, `x`.
+const KEYBOARD_ADJACENT: [[bool; 26]; 26] = {
+    let rows: [&[u8]; 3] = [b"qwertyuiop", b"asdfghjkl", b"zxcvbnm"];
+    let mut adj = [[false; 26]; 26];
+    let mut r = 0;
+    while r < rows.len() {
+        let row = rows[r];
+        let mut c = 0;
+        while c < row.len() {
+            let x = (row[c] - b'a') as usize;
+            if c + 1 < row.len() {
+                let y = (row[c + 1] - b'a') as usize;
+                adj[x][y] = true;
+                adj[y][x] = true;
+            }
+            if r + 1 < rows.len() {
+                let below = rows[r + 1];
+                // Below-left (same index) and below-right... the lower row
+                // key at index k sits between upper keys k and k + 1.
+                if c < below.len() {
+                    let y = (below[c] - b'a') as usize;
+                    adj[x][y] = true;
+                    adj[y][x] = true;
+                }
+                if c >= 1 && c - 1 < below.len() {
+                    let y = (below[c - 1] - b'a') as usize;
+                    adj[x][y] = true;
+                    adj[y][x] = true;
+                }
+            }
+            c += 1;
+        }
+        r += 1;
+    }
+    adj
+};
+
+fn keyboard_adjacent(a: u8, b: u8) -> bool {
+    a.is_ascii_lowercase()
+        && b.is_ascii_lowercase()
+        && KEYBOARD_ADJACENT[usize::from(a - b'a')][usize::from(b - b'a')]
+}
+
+/// Longest token compared letter by letter; longer ones are cut (no
+/// personal name token comes close).
+const MAX_TOKEN: usize = 31;
+
+/// A typo-aware edit cost between two short ASCII strings (optimal string
+/// alignment): insert/delete 1; substitution 1, or 0.5 between keyboard
+/// neighbours in words of five letters or more; swapping two adjacent
+/// letters 0.5. Changing the final vowel into another vowel costs 1.5,
+/// because in Indonesian names it usually marks another name (Rizki/Rizka,
+/// Putra/Putri), except a/o, the Javanese variation (Saputra/Saputro,
+/// Zahra/Zahro), which costs 0.5.
+fn edit_cost(a: &[u8], b: &[u8]) -> f64 {
+    // Costs in half units, to stay in integers.
+    let a = &a[..a.len().min(MAX_TOKEN)];
+    let b = &b[..b.len().min(MAX_TOKEN)];
+    let (n, m) = (a.len(), b.len());
+    let long = n.max(m) >= 5;
+    // Three rolling rows of the DP table (OSA needs i-2).
+    let mut rows = [[0u16; MAX_TOKEN + 1]; 3];
+    for (j, cell) in rows[0].iter_mut().enumerate().take(m + 1) {
+        *cell = 2 * j as u16;
+    }
+    for i in 1..=n {
+        let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
+        rows[cur][0] = 2 * i as u16;
+        let x = a[i - 1];
+        for j in 1..=m {
+            let y = b[j - 1];
+            let sub = if x == y {
+                0
+            } else if i == n && j == m && is_vowel(x) && is_vowel(y) {
+                if (x == b'a' && y == b'o') || (x == b'o' && y == b'a') {
+                    1
+                } else {
+                    3
+                }
+            } else if long && keyboard_adjacent(x, y) {
+                1
+            } else {
+                2
+            };
+            let mut best = rows[prev][j] + 2;
+            let ins = rows[cur][j - 1] + 2;
+            if ins < best {
+                best = ins;
+            }
+            let diag = rows[prev][j - 1] + sub;
+            if diag < best {
+                best = diag;
+            }
+            if i > 1 && j > 1 && x == b[j - 2] && a[i - 2] == y && x != y {
+                let swap = rows[prev2][j - 2] + 1;
+                if swap < best {
+                    best = swap;
+                }
+            }
+            rows[cur][j] = best;
+        }
+    }
+    f64::from(rows[n % 3][m]) / 2.0
+}
+
+fn edit_similarity(a: &str, b: &str) -> f64 {
+    let len = a.len().max(b.len());
+    if len == 0 {
+        return 0.0;
+    }
+    (1.0 - edit_cost(a.as_bytes(), b.as_bytes()) / len as f64).max(0.0)
+}
+
+/// Upper bound of [`edit_similarity`] from the lengths alone (every
+/// inserted or deleted letter costs 1).
+fn length_bound(a: &str, b: &str) -> f64 {
+    let len = a.len().max(b.len());
+    if len == 0 {
+        return 0.0;
+    }
+    1.0 - a.len().abs_diff(b.len()) as f64 / len as f64
+}
+
+/// Similarity of two tokens in 0..=1.
+fn token_similarity(a: &Tok, b: &Tok) -> f64 {
+    if a.text == b.text {
+        return 1.0;
+    }
+    if a.digits || b.digits {
+        return 0.0;
+    }
+    if a.key == b.key {
+        return 0.96;
+    }
+    // An initial ("A. Dimas") agrees with any token with that first letter.
+    if a.text.len() == 1 || b.text.len() == 1 {
+        return if a.text.as_bytes().first() == b.text.as_bytes().first() {
+            0.85
+        } else {
+            0.0
+        };
+    }
+    let key_bound = length_bound(&a.key, &b.key);
+    let raw_bound = length_bound(&a.text, &b.text);
+    if steepen(key_bound.max(raw_bound)) <= 0.0 {
+        return 0.0;
+    }
+    let mut s = edit_similarity(&a.key, &b.key);
+    if raw_bound > s {
+        s = s.max(edit_similarity(&a.text, &b.text));
+    }
+    steepen(s)
+}
+
+/// Below 0.9 a token similarity falls twice as fast: one edit in a short
+/// name (Salma/Salwa) is a different name far more often than a typo.
+fn steepen(s: f64) -> f64 {
+    if s >= 0.9 {
+        s
+    } else {
+        (0.9 - 2.0 * (0.9 - s)).max(0.0)
+    }
+}
+
+/// Weight of tokens present in only one of the names (a dropped second
+/// name) relative to a conflicting token.
+const DROP_COST: f64 = 0.1;
+
+/// Most tokens of a name that are compared; the rest is ignored (real
+/// names have at most five or six; this bounds the work on odd input).
+const MAX_TOKENS: usize = 12;
+
+/// Score of one token alignment, given the token similarity matrix
+/// (row-major, `wa.len()` × `wb.len()`) and the token weights. Tokens are
+/// paired greedily by similarity, which for names of a handful of tokens is
+/// the optimal pairing in practice.
+fn aligned_score(sim: &[f64], wa: &[f64], wb: &[f64]) -> f64 {
+    let m = wb.len();
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::with_capacity(sim.len());
+    for (k, &s) in sim.iter().enumerate() {
+        pairs.push((s, k / m.max(1), k % m.max(1)));
+    }
+    pairs.sort_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)).then(p.2.cmp(&q.2)));
+    let mut used_a = [false; MAX_TOKENS];
+    let mut used_b = [false; MAX_TOKENS];
+    let (mut num, mut den) = (0.0, 0.0);
+    for (s, i, j) in pairs {
+        if used_a[i] || used_b[j] {
+            continue;
+        }
+        used_a[i] = true;
+        used_b[j] = true;
+        let w = wa[i].max(wb[j]);
+        num += w * s;
+        den += w;
+    }
+    let left_a: f64 = wa
+        .iter()
+        .zip(used_a)
+        .filter(|(_, u)| !u)
+        .map(|(w, _)| w)
+        .sum();
+    let left_b: f64 = wb
+        .iter()
+        .zip(used_b)
+        .filter(|(_, u)| !u)
+        .map(|(w, _)| w)
+        .sum();
+    den += DROP_COST * (left_a + left_b);
+    if den > 0.0 { num / den } else { 0.0 }
+}
+
+fn similarity_matrix(a: &[Tok], b: &[Tok]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            out.push(token_similarity(x, y));
+        }
+    }
+    out
+}
+
+/// Best score when two adjacent tokens of `a` are written as one
+/// (Nur Aini / Nuraini, Putri Nabila / Putrinabila, Khoirun Nisa /
+/// Khairunnisa). `base` is the similarity matrix of `a` × `b`.
+fn best_joined(a: &[Tok], b: &[Tok], base: &[f64]) -> f64 {
+    let m = b.len();
+    let wb: Vec<f64> = b.iter().map(|t| t.weight).collect();
+    let mut best = 0.0f64;
+    for i in 0..a.len().saturating_sub(1) {
+        let joined_len = a[i].text.len() + a[i + 1].text.len();
+        // Only worth trying if some token of `b` is about that long.
+        if !b.iter().any(|t| t.text.len().abs_diff(joined_len) <= 2) {
+            continue;
+        }
+        let joined = Tok::new(format!("{}{}", a[i].text, a[i + 1].text));
+        let mut sim = Vec::with_capacity((a.len() - 1) * m);
+        let mut wa = Vec::with_capacity(a.len() - 1);
+        for (k, t) in a.iter().enumerate() {
+            if k == i {
+                sim.extend(b.iter().map(|y| token_similarity(&joined, y)));
+                wa.push(joined.weight);
+            } else if k != i + 1 {
+                sim.extend_from_slice(&base[k * m..(k + 1) * m]);
+                wa.push(t.weight);
+            }
+        }
+        best = best.max(aligned_score(&sim, &wa, &wb));
+    }
+    best
+}
+
+fn token_list_similarity(a: &[String], b: &[String]) -> f64 {
+    let a = &a[..a.len().min(MAX_TOKENS)];
+    let b = &b[..b.len().min(MAX_TOKENS)];
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    // Exact symmetry: always compare in one canonical order.
+    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+    let ta: Vec<Tok> = a.iter().cloned().map(Tok::new).collect();
+    let tb: Vec<Tok> = b.iter().cloned().map(Tok::new).collect();
+    let base = similarity_matrix(&ta, &tb);
+    let wa: Vec<f64> = ta.iter().map(|t| t.weight).collect();
+    let wb: Vec<f64> = tb.iter().map(|t| t.weight).collect();
+    let mut best = aligned_score(&base, &wa, &wb);
+    // A compound is joined on one side only, against the other as written.
+    best = best.max(best_joined(&ta, &tb, &base));
+    let transposed: Vec<f64> = (0..tb.len() * ta.len())
+        .map(|k| base[(k % ta.len()) * tb.len() + k / ta.len()])
+        .collect();
+    best = best.max(best_joined(&tb, &ta, &transposed));
+    best.clamp(0.0, 1.0)
+}
+
+/// Similarity of two raw child names in 0..=1 (1 = the same name).
+///
+/// Both names are normalised ([`normalize_name`]) and split into tokens
+/// (standalone articles joined: "Al Fatih" = "Alfatih"). Tokens are paired
+/// greedily by token similarity, where a token pair scores 1 when equal,
+/// 0.96 when the [`phonetic_key`]s agree, 0.85 for an initial and a word with
+/// that first letter, and otherwise a typo-aware edit similarity
+/// (keyboard-neighbour substitutions and swapped letters cost half, a
+/// changed final vowel costs 1.5) that falls off steeply below 0.9. The
+/// score is the weighted mean over the pairs; tokens left over on one side
+/// (a dropped second name) count only a tenth, and very common tokens
+/// (Muhammad, Siti, Nur, Putri, ...) weigh 0.35. Joined/split compounds are
+/// handled by also trying each name with one adjacent pair of tokens joined.
+///
+/// Order of tokens does not matter (swapped given names) and the function
+/// is symmetric. A newborn placeholder ("By Ny Siti") compared with an
+/// ordinary name gives 0 (the names say nothing about each other; see
+/// [`crate::likeness`], which compares the placeholder with the mother);
+/// two placeholders compare their mothers' names. Empty names give 0.
+///
+/// Typical values: Muhammad Rizky / M. Rizki 0.98; Muhammad Rizky Pratama /
+/// Rizky 0.88; Hasan / Husain 0.33; Salma / Salwa 0.6; Rizki / Rizka 0.4.
+pub fn name_similarity(a: &str, b: &str) -> f64 {
+    let (pa, ta) = comparable_tokens(a);
+    let (pb, tb) = comparable_tokens(b);
+    if pa != pb {
+        return 0.0;
+    }
+    token_list_similarity(&ta, &tb)
+}
+
+/// Similarity of two mothers' names in 0..=1: [`name_similarity`] that also
+/// accepts a nickname made of the end of a name (Aminah -> Minah, Wahyuni
+/// -> Yuni, Maulidia -> Lidia, Fadilah -> Dilah), as mothers are often
+/// known by such a name in the village. Honorifics ("Ny.", "Ibu") are
+/// ignored by normalisation.
+pub fn mother_name_similarity(a: &str, b: &str) -> f64 {
+    let (_, ta) = comparable_tokens(a);
+    let (_, tb) = comparable_tokens(b);
+    let base = token_list_similarity(&ta, &tb);
+    if ta.is_empty() || tb.is_empty() {
+        return base;
+    }
+    // Nickname: a token of one is the ending (>= 3 letters) of a token of
+    // the other. Score as if the nickname were written in full, times 0.92.
+    let mut nick = 0.0f64;
+    for x in &ta {
+        for y in &tb {
+            let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+            if short.len() >= 3 && short.len() < long.len() && long.ends_with(short.as_str()) {
+                let replace = |ts: &[String]| -> Vec<String> {
+                    ts.iter()
+                        .map(|t| if t == long { short.clone() } else { t.clone() })
+                        .collect()
+                };
+                let s = token_list_similarity(&replace(&ta), &replace(&tb));
+                nick = nick.max(0.92 * s);
+            }
+        }
+    }
+    base.max(nick).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case_punctuation_and_spaces() {
+        assert_eq!(normalize_name("  AISYAH   Putri  "), "aisyah putri");
+        assert_eq!(normalize_name("Nur-Aini"), "nur aini");
+        assert_eq!(normalize_name("Ma'ruf Amin"), "maruf amin");
+        assert_eq!(normalize_name("Zoë Amélie"), "zoe amelie");
+        assert_eq!(normalize_name("Rizky😊Pratama"), "rizky pratama");
+        assert_eq!(normalize_name(""), "");
+        assert_eq!(normalize_name("   "), "");
+        assert_eq!(normalize_name("😊🙂"), "");
+        assert_eq!(normalize_name("محمد"), "");
+    }
+
+    #[test]
+    fn canonicalises_muhammad() {
+        for raw in [
+            "M. Rizky",
+            "M Rizky",
+            "Moh. Rizky",
+            "MOCH. RIZKY",
+            "Muh Rizky",
+            "Mochammad Rizky",
+            "Muhamad Rizky",
+            "Mohamad Rizky",
+            "Mohammad Rizky",
+            "Muhammad Rizky",
+            "Mohh. Rizky",
+            "Muhammat Rizky",
+            "M.Rizky",
+        ] {
+            assert_eq!(normalize_name(raw), "muhammad rizky", "{raw}");
+        }
+        // A single letter M elsewhere is just an initial.
+        assert_eq!(normalize_name("Rizky M"), "rizky m");
+        assert_eq!(normalize_name("Akhmad Dava"), "ahmad dava");
+        assert_eq!(normalize_name("Abd. Hakim"), "abdul hakim");
+        assert_eq!(normalize_name("St. Khanza"), "siti khanza");
+    }
+
+    #[test]
+    fn keeps_nurul_but_key_equates_it_with_nur() {
+        assert_eq!(normalize_name("Nurul Aisyah"), "nurul aisyah");
+        assert_eq!(phonetic_key("Nurul Aisyah"), phonetic_key("Nur Aisyah"));
+        assert_eq!(phonetic_key("Noerul Aisyah"), phonetic_key("Nur Aisyah"));
+    }
+
+    #[test]
+    fn removes_mothers_honorifics() {
+        assert_eq!(normalize_name("Ny. Siti Aminah"), "siti aminah");
+        assert_eq!(normalize_name("NYONYA Sumarni"), "sumarni");
+        assert_eq!(normalize_name("Ibu Wahyuni"), "wahyuni");
+        assert_eq!(normalize_name("Bu Rita"), "rita");
+        assert_eq!(normalize_name("Ibu Hj. Khotimah"), "khotimah");
+        assert_eq!(normalize_name("Ny."), "");
+    }
+
+    #[test]
+    fn recognises_newborn_placeholders() {
+        let cases = [
+            ("By Ny Siti", Some("siti")),
+            ("BY. NY. DESI DEWI YULIANA", Some("desi dewi yuliana")),
+            ("Bayi Ny. Laila Masruroh", Some("laila masruroh")),
+            ("Bayi Tukiyem", Some("tukiyem")),
+            ("By. Marfuah", Some("marfuah")),
+            ("AN. BY NY SUWARNI", Some("suwarni")),
+            ("by ny. tika wahyuni", Some("tika wahyuni")),
+            ("Bayi", Some("")),
+            ("Bayu Pratama", None),
+            ("An Nisa", None),
+            ("Annisa", None),
+            ("", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(is_newborn_placeholder(raw).as_deref(), want, "{raw}");
+        }
+        assert_eq!(normalize_name("By. Ny. Siti Aminah"), "bayi ny siti aminah");
+        assert_eq!(normalize_name("Bayi Tukiyem"), "bayi ny tukiyem");
+        assert_eq!(normalize_name("BAYI"), "bayi");
+    }
+
+    #[test]
+    fn normalising_is_idempotent() {
+        for raw in [
+            "By Ny Siti",
+            "M. Rizky",
+            "Ny. Aminah",
+            "Az-Zahra",
+            "An. By Ny Lia",
+            "Bayi",
+            "Anak Rizky",
+            "St. Aisyah",
+        ] {
+            let once = normalize_name(raw);
+            assert_eq!(normalize_name(&once), once, "{raw}");
+            assert_eq!(is_newborn_placeholder(&once), is_newborn_placeholder(raw));
+        }
+    }
+
+    #[test]
+    fn phonetic_keys_agree_on_spelling_variants() {
+        let groups: &[&[&str]] = &[
+            &["Rizky", "Rizki", "Risky", "Rizqi", "Rizqy"],
+            &["Aisyah", "Aisah", "Aysyah", "Aisya"],
+            &["Khoirunnisa", "Khairunnisa", "Khairunisa"],
+            &["Azzahra", "Az Zahra", "Az-Zahra", "Azahra"],
+            &["Al Fatih", "Alfatih", "Al-Fatih"],
+            &["Fadhilah", "Fadila", "Fadhila"],
+            &["Raffa", "Rava", "Rafa"],
+            &["Yusuf", "Yusup"],
+            &["Toekiyem", "Tukiyem"],
+            &["Fadjar", "Fajar", "Pajar"],
+            &["Keisha", "Kaisha"],
+            &["Junaedi", "Junaidi", "Junaedie"],
+            &["Rachmawati", "Rahmawati", "Rahmawatie"],
+            &["Zhafran", "Zafran"],
+            &["Tsabita", "Sabita"],
+            &["Ahmad", "Ahmat", "Achmad", "Akhmad"],
+            &["Khotimah", "Hotimah", "Chotimah"],
+            &["Syifa", "Sifa", "Shifa"],
+            &["Dzaki", "Zaki", "Zakki"],
+            &["Nayla", "Naila"],
+            &["Anggraeni", "Anggraini"],
+            &["Juwariyah", "Juariah", "Juwariah"],
+            &["Sitti", "Siti"],
+        ];
+        for group in groups {
+            let first = phonetic_key(group[0]);
+            for other in &group[1..] {
+                assert_eq!(phonetic_key(other), first, "{} vs {other}", group[0]);
+            }
+        }
+        assert_eq!(phonetic_key("Rizky"), "riski");
+        assert_eq!(phonetic_key("Aisyah"), "aisa");
+        assert_eq!(phonetic_key("Khoirunnisa"), "hairunisa");
+        assert_eq!(phonetic_key("Az Zahra"), "asahra");
+    }
+
+    #[test]
+    fn phonetic_keys_keep_different_names_apart() {
+        for (a, b) in [
+            ("Hasan", "Husain"),
+            ("Salma", "Salwa"),
+            ("Rizki", "Rizka"),
+            ("Putra", "Putri"),
+            ("Yusuf", "Yunus"),
+            ("Nida", "Nisa"),
+            ("Arka", "Arkan"),
+        ] {
+            assert_ne!(phonetic_key(a), phonetic_key(b), "{a} vs {b}");
+        }
+    }
+
+    fn sim(a: &str, b: &str) -> f64 {
+        let s = name_similarity(a, b);
+        let t = name_similarity(b, a);
+        assert!(
+            (s - t).abs() < 1e-12,
+            "not symmetric: {a} / {b}: {s} vs {t}"
+        );
+        assert!((0.0..=1.0).contains(&s), "{a} / {b}: {s}");
+        s
+    }
+
+    #[test]
+    fn similar_names_score_high() {
+        for (a, b) in [
+            ("Muhammad Rizky", "M. Rizki"),
+            ("Rizky", "Rizqi"),
+            ("Rizky", "Risky"),
+            ("Aisyah", "Aisah"),
+            ("Khoirunnisa", "Khairunnisa"),
+            ("Khoirun Nisa", "Khairunnisa"),
+            ("Aisyah Azzahra", "Aisyah Az Zahra"),
+            ("Muhammad Adam Al-Fatih", "M. ADAM AL FATIH"),
+            ("Siti Arsyila Nur Aini", "Siti Arsyila Nuraini"),
+            ("Putri Nabila Nuraini", "Putrinabila Nuraini"),
+            ("Khanza Ramadhani", "RAMADHANI KHANZA"),
+            ("Muhammad Rizky Pratama", "Rizky"),
+            ("Aira Kusuma", "Aira Kusuna"),
+            ("Hafiz Hakim", "Hafiz Hakmi"),
+            ("Nurul Hasya Aprilia", "Nur Hasya Aprilia"),
+            ("Abimanyoe Anugrah", "Abimanyu Anugrah"),
+            ("Fajar Putra", "PAJAR PUTRA"),
+            ("A. Dimas", "Ahmad Dimas"),
+        ] {
+            let s = sim(a, b);
+            assert!(s >= 0.85, "{a} / {b}: {s}");
+        }
+        assert_eq!(sim("AISYAH PUTRI", "aisyah  putri"), 1.0);
+    }
+
+    #[test]
+    fn different_names_score_low() {
+        for (a, b) in [
+            ("Hasan", "Husain"),
+            ("Salma", "Salwa"),
+            ("Rizki", "Rizka"),
+            ("Rizky", "Rizka"),
+            ("Yusuf", "Yunus"),
+            ("Hasan Al Fatih", "Husain Al Fatih"),
+            ("Salma Aulia", "Salwa Aulia"),
+            ("Muhammad Rizky", "Muhammad Rafi"),
+            ("Zaka Sanjaya", "Zaki Sanjaya"),
+            ("Aisyah Putri", "Fatimah Putri"),
+            ("Rizky Hanafi", "Virendra Hanafi"),
+        ] {
+            let s = sim(a, b);
+            assert!(s < 0.8, "{a} / {b}: {s}");
+        }
+    }
+
+    #[test]
+    fn placeholders_only_compare_with_placeholders() {
+        assert_eq!(sim("By Ny Siti Aminah", "Siti Aminah"), 0.0);
+        assert!(sim("By Ny Siti Aminah", "Bayi Siti Aminah") > 0.99);
+        assert!(sim("By Ny Siti Aminah", "Bayi Ny Tukiyem") < 0.5);
+    }
+
+    #[test]
+    fn empty_and_odd_input_does_not_panic() {
+        for (a, b) in [
+            ("", ""),
+            ("", "Rizky"),
+            ("😊", "😊"),
+            ("1234", "1234"),
+            ("a", "b"),
+            ("Ny.", "Ibu"),
+            ("By", "Bayi"),
+            ("ẞ̶̧͝", "x"),
+        ] {
+            let _ = sim(a, b);
+            let _ = mother_name_similarity(a, b);
+            let _ = phonetic_key(a);
+        }
+        assert_eq!(sim("", ""), 0.0);
+    }
+
+    #[test]
+    fn mothers_nicknames_are_recognised() {
+        for (a, b) in [
+            ("Siti Aminah", "Minah"),
+            ("Wahyuni", "Ibu Hyuni"),
+            ("Sitie Maulidia", "Lidia"),
+            ("Siti Fadilah", "Dilah"),
+            ("Ny. Lia Masruroh", "Lia Masruroh"),
+            ("Maryam", "Ryam"),
+        ] {
+            let s = mother_name_similarity(a, b);
+            assert!(s >= 0.8, "{a} / {b}: {s}");
+        }
+        assert!(mother_name_similarity("Siti Aminah", "Sumarni") < 0.5);
+    }
+}

@@ -1,0 +1,579 @@
+//! [`ChildDocument`]: one child's Automerge document, with typed reads and writes.
+//!
+//! Layout (schema 1), all keys fixed:
+//!
+//! ```text
+//! ROOT
+//! ├─ schema: uint            1
+//! ├─ id: str                 the child's UUID
+//! ├─ profile: map            name, sex (L/P), birth_date (YYYY-MM-DD), mother_name,
+//! │                          nik, no_kk, mother_nik, father_name, rt, rw, address, posyandu
+//! ├─ measurements: map       <measurement UUID> → map
+//! │    date (YYYY-MM-DD), weight_g, length_mm, muac_mm, head_mm (uint),
+//! │    position (lying/standing), oedema (bool), posyandu, by, recorded_at (ms),
+//! │    void_reason, voided_at (ms), voided_by            (set only when voided)
+//! └─ verifications: map      reserved for verval checks (created empty)
+//! ```
+//!
+//! **Invariant: every nested map is created once, in the document's first
+//! change.** Two devices that each created `measurements` would make two
+//! conflicting maps and one device's measurements would vanish from view;
+//! afterwards, devices only add keys to existing maps. Measurements are keyed
+//! by UUID, so concurrent measurements never collide; a profile field edited
+//! on two devices at once becomes a conflict that [`ChildDocument::conflicts`]
+//! reports, so no edit is silently lost.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+};
+use chrono::NaiveDate;
+
+use crate::error::DocumentError;
+use crate::ids::{ChildId, MeasurementId};
+use crate::record::{
+    Child, Measurement, MeasurementInput, Position, Profile, ProfileField, Sex, Void,
+};
+use crate::units::{Grams, Millimetres};
+
+/// The document schema this crate writes and reads.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// One Automerge change: its hash and its encoded bytes, as stored and synced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentChange {
+    pub hash: ChangeHash,
+    pub bytes: Vec<u8>,
+}
+
+/// A profile field that two devices set to different values concurrently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldConflict {
+    pub field: ProfileField,
+    /// Every concurrent value; the first is the one shown by default.
+    pub values: Vec<String>,
+}
+
+/// A child's Automerge document.
+pub struct ChildDocument {
+    doc: AutoCommit,
+    id: ChildId,
+    profile: ObjId,
+    measurements: ObjId,
+}
+
+impl std::fmt::Debug for ChildDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildDocument")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChildDocument {
+    /// Creates the document of a newly registered child in one change.
+    pub fn create(
+        actor: ActorId,
+        id: ChildId,
+        profile: &Profile,
+        now_ms: i64,
+    ) -> Result<Self, DocumentError> {
+        let mut doc = AutoCommit::new().with_actor(actor);
+        doc.put(ROOT, "schema", ScalarValue::Uint(SCHEMA_VERSION))?;
+        doc.put(ROOT, "id", id.to_string())?;
+        let profile_obj = doc.put_object(ROOT, "profile", ObjType::Map)?;
+        let measurements = doc.put_object(ROOT, "measurements", ObjType::Map)?;
+        doc.put_object(ROOT, "verifications", ObjType::Map)?;
+        for field in ProfileField::ALL {
+            if let Some(value) = profile.get(field) {
+                doc.put(&profile_obj, field.key(), value)?;
+            }
+        }
+        doc.commit_with(
+            CommitOptions::default()
+                .with_message("register child")
+                .with_time(now_ms),
+        );
+        Ok(Self {
+            doc,
+            id,
+            profile: profile_obj,
+            measurements,
+        })
+    }
+
+    /// Loads a document from bytes: a saved document, a sequence of changes,
+    /// or both concatenated. `actor` is the device that will make new changes.
+    pub fn load(actor: ActorId, bytes: &[u8]) -> Result<Self, DocumentError> {
+        let doc = AutoCommit::load(bytes)?.with_actor(actor);
+        Self::from_doc(doc)
+    }
+
+    fn from_doc(doc: AutoCommit) -> Result<Self, DocumentError> {
+        let schema = match doc.get(ROOT, "schema")? {
+            Some((Value::Scalar(s), _)) => s.as_u64().ok_or(DocumentError::Missing("schema"))?,
+            _ => return Err(DocumentError::Missing("schema")),
+        };
+        if schema > SCHEMA_VERSION {
+            return Err(DocumentError::TooNew {
+                found: schema,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let id_text = read_str(&doc, &ROOT, "id")?.ok_or(DocumentError::Missing("id"))?;
+        let id = id_text
+            .parse::<ChildId>()
+            .map_err(|e| DocumentError::Invalid {
+                field: "id".into(),
+                reason: e.to_string(),
+            })?;
+        let profile = map_obj(&doc, "profile")?;
+        let measurements = map_obj(&doc, "measurements")?;
+        Ok(Self {
+            doc,
+            id,
+            profile,
+            measurements,
+        })
+    }
+
+    /// The child's id.
+    pub fn id(&self) -> ChildId {
+        self.id
+    }
+
+    /// The current heads (the hashes of the latest changes).
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Sets (or, with `None`, clears) profile fields in one change.
+    pub fn set_fields(
+        &mut self,
+        edits: &[(ProfileField, Option<String>)],
+        now_ms: i64,
+    ) -> Result<(), DocumentError> {
+        for (field, value) in edits {
+            match value {
+                Some(v) => self.doc.put(&self.profile, field.key(), v.as_str())?,
+                None => self.doc.delete(&self.profile, field.key())?,
+            }
+        }
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message("edit profile")
+                .with_time(now_ms),
+        );
+        Ok(())
+    }
+
+    /// Adds a measurement in one change.
+    pub fn add_measurement(
+        &mut self,
+        id: MeasurementId,
+        m: &MeasurementInput,
+        now_ms: i64,
+    ) -> Result<(), DocumentError> {
+        let obj = self
+            .doc
+            .put_object(&self.measurements, id.to_string(), ObjType::Map)?;
+        let d = &mut self.doc;
+        d.put(&obj, "date", m.date.to_string())?;
+        if let Some(w) = m.weight {
+            d.put(&obj, "weight_g", ScalarValue::Uint(u64::from(w.0)))?;
+        }
+        if let Some(l) = m.length {
+            d.put(&obj, "length_mm", ScalarValue::Uint(u64::from(l.0)))?;
+        }
+        if let Some(p) = m.position {
+            d.put(&obj, "position", p.code())?;
+        }
+        if let Some(a) = m.muac {
+            d.put(&obj, "muac_mm", ScalarValue::Uint(u64::from(a.0)))?;
+        }
+        if let Some(h) = m.head {
+            d.put(&obj, "head_mm", ScalarValue::Uint(u64::from(h.0)))?;
+        }
+        d.put(&obj, "oedema", m.oedema)?;
+        d.put(&obj, "posyandu", m.posyandu.as_str())?;
+        d.put(&obj, "by", m.by.as_str())?;
+        d.put(&obj, "recorded_at", ScalarValue::Int(now_ms))?;
+        d.commit_with(
+            CommitOptions::default()
+                .with_message("measure")
+                .with_time(now_ms),
+        );
+        Ok(())
+    }
+
+    /// Voids a measurement (it stays in the document, marked with the reason).
+    pub fn void_measurement(
+        &mut self,
+        id: MeasurementId,
+        reason: &str,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<(), DocumentError> {
+        let obj = match self.doc.get(&self.measurements, id.to_string())? {
+            Some((Value::Object(ObjType::Map), obj)) => obj,
+            _ => return Err(DocumentError::NoSuchMeasurement(id.to_string())),
+        };
+        self.doc.put(&obj, "void_reason", reason)?;
+        self.doc.put(&obj, "voided_at", ScalarValue::Int(now_ms))?;
+        self.doc.put(&obj, "voided_by", by)?;
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message("void measurement")
+                .with_time(now_ms),
+        );
+        Ok(())
+    }
+
+    /// The changes made after `heads` (all changes when `heads` is empty).
+    pub fn changes_since(&mut self, heads: &[ChangeHash]) -> Vec<DocumentChange> {
+        self.doc
+            .get_changes(heads)
+            .into_iter()
+            .map(|c| DocumentChange {
+                hash: c.hash(),
+                bytes: c.raw_bytes().to_vec(),
+            })
+            .collect()
+    }
+
+    /// Applies changes received from elsewhere (already-known ones are ignored).
+    pub fn apply_changes<'a>(
+        &mut self,
+        changes: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(), DocumentError> {
+        let mut parsed = Vec::new();
+        for bytes in changes {
+            let change = automerge::Change::from_bytes(bytes.to_vec()).map_err(|e| {
+                DocumentError::Invalid {
+                    field: "change".into(),
+                    reason: e.to_string(),
+                }
+            })?;
+            parsed.push(change);
+        }
+        self.doc.apply_changes(parsed)?;
+        Ok(())
+    }
+
+    /// The whole document in Automerge's compact format, loadable by any
+    /// Automerge implementation.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Reads the whole record.
+    pub fn child(&self) -> Result<Child, DocumentError> {
+        let d = &self.doc;
+        let p = &self.profile;
+        let text = |key: &'static str| read_str(d, p, key);
+        let required = |key: &'static str| -> Result<String, DocumentError> {
+            text(key)?.ok_or(DocumentError::Missing(key))
+        };
+        let sex = required("sex")?
+            .parse::<Sex>()
+            .map_err(|reason| DocumentError::Invalid {
+                field: "sex".into(),
+                reason,
+            })?;
+        let birth_date = parse_date("birth_date", &required("birth_date")?)?;
+        let profile = Profile {
+            name: required("name")?,
+            sex,
+            birth_date,
+            mother_name: text("mother_name")?.unwrap_or_default(),
+            nik: text("nik")?,
+            no_kk: text("no_kk")?,
+            mother_nik: text("mother_nik")?,
+            father_name: text("father_name")?,
+            rt: text("rt")?,
+            rw: text("rw")?,
+            address: text("address")?,
+            posyandu: text("posyandu")?.unwrap_or_default(),
+        };
+        let mut measurements = Vec::new();
+        for item in d.map_range(&self.measurements, ..) {
+            let id = item
+                .key
+                .parse::<MeasurementId>()
+                .map_err(|e| DocumentError::Invalid {
+                    field: format!("measurements.{}", item.key),
+                    reason: e.to_string(),
+                })?;
+            let obj = item.id();
+            measurements.push(read_measurement(d, &obj, id)?);
+        }
+        measurements.sort_by(|a, b| (a.input.date, a.id).cmp(&(b.input.date, b.id)));
+        Ok(Child {
+            id: self.id,
+            profile,
+            measurements,
+        })
+    }
+
+    /// Profile fields that hold concurrent, different values.
+    pub fn conflicts(&self) -> Result<Vec<FieldConflict>, DocumentError> {
+        let mut out = Vec::new();
+        for field in ProfileField::ALL {
+            let all = self.doc.get_all(&self.profile, field.key())?;
+            if all.len() > 1 {
+                let mut values: Vec<String> = all
+                    .iter()
+                    .filter_map(|(v, _)| v.as_str().map(str::to_string))
+                    .collect();
+                values.dedup();
+                if values.len() > 1 {
+                    out.push(FieldConflict { field, values });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn map_obj(doc: &AutoCommit, key: &'static str) -> Result<ObjId, DocumentError> {
+    match doc.get(ROOT, key)? {
+        Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
+        _ => Err(DocumentError::Missing(key)),
+    }
+}
+
+fn read_str(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<String>, DocumentError> {
+    match doc.get(obj, key)? {
+        None => Ok(None),
+        Some((v, _)) => match v.as_str() {
+            Some(s) => Ok(Some(s.to_string())),
+            None => Err(DocumentError::Invalid {
+                field: key.into(),
+                reason: "expected text".into(),
+            }),
+        },
+    }
+}
+
+fn read_uint(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<u32>, DocumentError> {
+    match doc.get(obj, key)? {
+        None => Ok(None),
+        Some((v, _)) => v
+            .as_u64()
+            .or_else(|| v.as_i64().and_then(|i| u64::try_from(i).ok()))
+            .and_then(|u| u32::try_from(u).ok())
+            .map(Some)
+            .ok_or_else(|| DocumentError::Invalid {
+                field: key.into(),
+                reason: "expected a whole number".into(),
+            }),
+    }
+}
+
+fn read_int(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<i64>, DocumentError> {
+    match doc.get(obj, key)? {
+        None => Ok(None),
+        Some((v, _)) => v.as_i64().map(Some).ok_or_else(|| DocumentError::Invalid {
+            field: key.into(),
+            reason: "expected a number".into(),
+        }),
+    }
+}
+
+fn parse_date(field: &str, s: &str) -> Result<NaiveDate, DocumentError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| DocumentError::Invalid {
+        field: field.into(),
+        reason: format!("`{s}` is not a YYYY-MM-DD date: {e}"),
+    })
+}
+
+fn read_measurement(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    id: MeasurementId,
+) -> Result<Measurement, DocumentError> {
+    let date_text =
+        read_str(doc, obj, "date")?.ok_or(DocumentError::Missing("measurement date"))?;
+    let position = match read_str(doc, obj, "position")? {
+        None => None,
+        Some(p) => Some(
+            p.parse::<Position>()
+                .map_err(|reason| DocumentError::Invalid {
+                    field: "position".into(),
+                    reason,
+                })?,
+        ),
+    };
+    let oedema = match doc.get(obj, "oedema")? {
+        None => false,
+        Some((v, _)) => v.as_bool().unwrap_or(false),
+    };
+    let void = match read_str(doc, obj, "void_reason")? {
+        None => None,
+        Some(reason) => Some(Void {
+            reason,
+            at_ms: read_int(doc, obj, "voided_at")?.unwrap_or(0),
+            by: read_str(doc, obj, "voided_by")?.unwrap_or_default(),
+        }),
+    };
+    Ok(Measurement {
+        id,
+        input: MeasurementInput {
+            date: parse_date("date", &date_text)?,
+            weight: read_uint(doc, obj, "weight_g")?.map(Grams),
+            length: read_uint(doc, obj, "length_mm")?.map(Millimetres),
+            position,
+            muac: read_uint(doc, obj, "muac_mm")?.map(Millimetres),
+            head: read_uint(doc, obj, "head_mm")?.map(Millimetres),
+            oedema,
+            posyandu: read_str(doc, obj, "posyandu")?.unwrap_or_default(),
+            by: read_str(doc, obj, "by")?.unwrap_or_default(),
+        },
+        recorded_at_ms: read_int(doc, obj, "recorded_at")?.unwrap_or(0),
+        void,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ids::DeviceId;
+
+    fn profile() -> Profile {
+        Profile {
+            name: "Siti Aisyah".into(),
+            sex: Sex::P,
+            birth_date: NaiveDate::from_ymd_opt(2023, 5, 17).unwrap(),
+            mother_name: "Sri Wahyuni".into(),
+            nik: None,
+            no_kk: Some("3530010109131126".into()),
+            mother_nik: None,
+            father_name: None,
+            rt: Some("3".into()),
+            rw: Some("5".into()),
+            address: Some("Dusun Krajan".into()),
+            posyandu: "353001200205".into(),
+        }
+    }
+
+    fn measurement(day: u32, weight_g: u32) -> MeasurementInput {
+        MeasurementInput {
+            date: NaiveDate::from_ymd_opt(2024, 3, day).unwrap(),
+            weight: Some(Grams(weight_g)),
+            length: Some(Millimetres(731)),
+            position: Some(Position::Lying),
+            muac: None,
+            head: None,
+            oedema: false,
+            posyandu: "353001200205".into(),
+            by: "kader-1".into(),
+        }
+    }
+
+    #[test]
+    fn a_created_child_reads_back_exactly() {
+        let id = ChildId::new();
+        let mut doc = ChildDocument::create(DeviceId::new().actor(), id, &profile(), 1).unwrap();
+        let mid = MeasurementId::new();
+        doc.add_measurement(mid, &measurement(4, 8350), 2).unwrap();
+        let child = doc.child().unwrap();
+        assert_eq!(child.id, id);
+        assert_eq!(child.profile, profile());
+        assert_eq!(child.measurements.len(), 1);
+        assert_eq!(child.measurements[0].id, mid);
+        assert_eq!(child.measurements[0].input, measurement(4, 8350));
+        assert_eq!(child.measurements[0].recorded_at_ms, 2);
+    }
+
+    #[test]
+    fn concatenated_changes_load_as_the_document() {
+        let mut doc =
+            ChildDocument::create(DeviceId::new().actor(), ChildId::new(), &profile(), 1).unwrap();
+        doc.add_measurement(MeasurementId::new(), &measurement(4, 8350), 2)
+            .unwrap();
+        let bytes: Vec<u8> = doc
+            .changes_since(&[])
+            .into_iter()
+            .flat_map(|c| c.bytes)
+            .collect();
+        let loaded = ChildDocument::load(DeviceId::new().actor(), &bytes).unwrap();
+        assert_eq!(loaded.child().unwrap(), doc.child().unwrap());
+    }
+
+    #[test]
+    fn concurrent_measurements_from_two_devices_both_survive() {
+        let mut a =
+            ChildDocument::create(DeviceId::new().actor(), ChildId::new(), &profile(), 1).unwrap();
+        let base: Vec<u8> = a.save();
+        let mut b = ChildDocument::load(DeviceId::new().actor(), &base).unwrap();
+        let heads = a.heads();
+        a.add_measurement(MeasurementId::new(), &measurement(4, 8350), 2)
+            .unwrap();
+        b.add_measurement(MeasurementId::new(), &measurement(5, 8400), 3)
+            .unwrap();
+        let from_b = b.changes_since(&heads);
+        a.apply_changes(from_b.iter().map(|c| c.bytes.as_slice()))
+            .unwrap();
+        assert_eq!(a.child().unwrap().measurements.len(), 2);
+    }
+
+    #[test]
+    fn concurrent_profile_edits_are_reported_as_a_conflict() {
+        let mut a =
+            ChildDocument::create(DeviceId::new().actor(), ChildId::new(), &profile(), 1).unwrap();
+        let mut b = ChildDocument::load(DeviceId::new().actor(), &a.save()).unwrap();
+        let heads = a.heads();
+        a.set_fields(&[(ProfileField::Name, Some("Siti Aisah".into()))], 2)
+            .unwrap();
+        b.set_fields(&[(ProfileField::Name, Some("Siti Aisyah Putri".into()))], 3)
+            .unwrap();
+        let from_b = b.changes_since(&heads);
+        a.apply_changes(from_b.iter().map(|c| c.bytes.as_slice()))
+            .unwrap();
+        let conflicts = a.conflicts().unwrap();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].field, ProfileField::Name);
+        let mut values = conflicts[0].values.clone();
+        values.sort();
+        assert_eq!(
+            values,
+            vec!["Siti Aisah".to_string(), "Siti Aisyah Putri".to_string()]
+        );
+    }
+
+    #[test]
+    fn voiding_keeps_the_measurement_with_its_reason() {
+        let mut doc =
+            ChildDocument::create(DeviceId::new().actor(), ChildId::new(), &profile(), 1).unwrap();
+        let mid = MeasurementId::new();
+        doc.add_measurement(mid, &measurement(4, 8350), 2).unwrap();
+        doc.void_measurement(mid, "salah timbang", "kader-1", 3)
+            .unwrap();
+        let child = doc.child().unwrap();
+        let void = child.measurements[0].void.clone().unwrap();
+        assert_eq!(void.reason, "salah timbang");
+        assert_eq!(child.valid_measurements().count(), 0);
+        assert!(matches!(
+            doc.void_measurement(MeasurementId::new(), "x", "k", 4),
+            Err(DocumentError::NoSuchMeasurement(_))
+        ));
+    }
+
+    #[test]
+    fn garbage_bytes_are_an_error_not_a_panic() {
+        assert!(ChildDocument::load(DeviceId::new().actor(), b"\x85o\x4a\x83garbage").is_err());
+        assert!(ChildDocument::load(DeviceId::new().actor(), &[]).is_err());
+    }
+
+    #[test]
+    fn a_document_without_the_schema_is_refused() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "id", "x").unwrap();
+        let bytes = doc.save();
+        assert!(matches!(
+            ChildDocument::load(DeviceId::new().actor(), &bytes),
+            Err(DocumentError::Missing("schema"))
+        ));
+    }
+}
