@@ -1,1 +1,232 @@
-fn main() {}
+//! `tumbuh-bench`: how fast Tumbuh is, measured the way it is used.
+//!
+//! # What is measured
+//!
+//! * **`zscore-lib`**: z-scores per second in the `growth` library, on one
+//!   core. A vector of 1,000,000 [`growth::Input`]s is generated *before*
+//!   timing (deterministic SplitMix64, see `data.rs`): ages 0–1826 days for
+//!   88 % and 1827–6939 days for 12 %, lengths and weights drawn as z-scores
+//!   around the WHO medians (mean HAZ −1, WHZ −0.3, 0.3 % wild values) and
+//!   turned into cm/kg with the WHO tables, lying and standing positions (10 %
+//!   the "wrong" one for the age, 4 % unknown), 1 % oedema, 2 % missing
+//!   weights, 6 % missing lengths, some arm and head circumferences. After one
+//!   warm-up pass, `growth::assess` is called on every input for several
+//!   passes (`std::hint::black_box` on input and result). Reported:
+//!   assessments/s of the median pass, and z-scores/s = 4 × assessments/s (an
+//!   assessment computes the four main z-scores HAZ, WAZ, WHZ and BMIZ; the
+//!   share that is non-blank on this data is printed too). Target: ≥ 5
+//!   million z-scores/s.
+//! * **`zscore-csv`**: the real `tumbuh zscore --input IN --output OUT`
+//!   binary on a generated CSV (`case_id,sex,dob,measure_date,weight_kg,
+//!   lenhei_cm,measure,oedema`, same generator; written to a temporary folder,
+//!   not timed). Wall time is spawn to exit; peak memory (max RSS) comes from
+//!   GNU `/usr/bin/time -f %M`, or, without it, from polling `VmHWM` in
+//!   `/proc/<pid>/status`. It runs at N rows and at N/10 rows: equal peak
+//!   memory shows that memory does not grow with the input. Every run's row
+//!   count is checked. Target: ≤ 2 s for 1,000,000 rows.
+//! * **`measure`**: `tumbuh measure` end to end (process spawn to exit). A
+//!   store is created with `tumbuh init`, then filled with N children of
+//!   under five years, each with K monthly measurements, through the
+//!   `field_client` library (the same Automerge documents, changes and derived
+//!   rows as `tumbuh child add` and `tumbuh measure` make, but without 5,000
+//!   process starts and the O(N) duplicate check of `child add`). After 3
+//!   warm-up runs, each timed run measures a different child, spread over the
+//!   store. Reported: median, p95 and max in ms; the floor of a process start
+//!   (`tumbuh --version`); and an in-process breakdown of the steps of
+//!   `commands/measure.rs` (open, resolve, load, add, save, commit, close).
+//!   Target: ≤ 30 ms.
+//! * **`all`**: the three with their defaults and a summary table.
+//!
+//! # How to reproduce
+//!
+//! ```sh
+//! export CARGO_TARGET_DIR=/tmp/target-bench   # any dir, but the same for both builds
+//! cargo build --release -p tumbuh-bench -p field-client
+//! cargo run --release -p tumbuh-bench -- all
+//! ```
+//!
+//! The `tumbuh` binary is taken from beside this one
+//! (`current_exe().with_file_name("tumbuh")`), so both must come from the same
+//! target dir and profile. Temporary files go to `$TMPDIR` (or `--dir`); the
+//! store's fsyncs make `measure` depend on that disk: use a real disk, not a
+//! tmpfs, for field-like figures. Figures vary with the machine and its
+//! load; run on an idle machine and compare medians.
+
+mod data;
+mod measure;
+mod sys;
+mod zscore_csv;
+mod zscore_lib;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Benchmarks of Tumbuh: library z-scores, `tumbuh zscore` on a big CSV, `tumbuh measure` on a full store.
+#[derive(Debug, Parser)]
+#[command(name = "tumbuh-bench")]
+struct Cli {
+    /// Seed of the synthetic data (same seed, same data).
+    #[arg(long, global = true, default_value_t = 20_240_805)]
+    seed: u64,
+    /// Folder for temporary files (default: the system temporary folder).
+    #[arg(long, global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// z-scores per second in `growth::assess`, one core.
+    ZscoreLib {
+        /// Inputs generated before timing.
+        #[arg(long, default_value_t = 1_000_000)]
+        inputs: usize,
+        /// Timed passes over the inputs (after one warm-up pass).
+        #[arg(long, default_value_t = 5)]
+        passes: usize,
+    },
+    /// `tumbuh zscore` on a generated CSV of N rows and of N/10 rows: wall time and peak memory.
+    ZscoreCsv {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Runs per size.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
+    /// `tumbuh measure` end to end on a store with many children.
+    Measure {
+        #[arg(long, default_value_t = 5_000)]
+        children: usize,
+        /// Timed runs, each on a different child.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+        /// Measurements already recorded per child (monthly).
+        #[arg(long, default_value_t = 4)]
+        measurements: usize,
+        /// Children measured in-process to break the time down by step (0 = none).
+        #[arg(long, default_value_t = 20)]
+        breakdown: usize,
+    },
+    /// All three with their defaults, then a summary table.
+    All,
+}
+
+fn print_summary(
+    machine: &sys::Machine,
+    lib: &zscore_lib::LibResult,
+    csv: &zscore_csv::CsvResult,
+    m: &measure::MeasureResult,
+) {
+    let verdict = |ok: bool| if ok { "met" } else { "NOT MET" };
+    println!("== summary ==");
+    machine.print();
+    println!(
+        "reproduce: CARGO_TARGET_DIR=/tmp/target-bench cargo build --release -p tumbuh-bench -p field-client"
+    );
+    println!(
+        "           CARGO_TARGET_DIR=/tmp/target-bench cargo run --release -p tumbuh-bench -- all"
+    );
+    println!();
+    println!("| benchmark | result | target | |");
+    println!("|---|---|---|---|");
+    println!(
+        "| `growth::assess`, 1 core ({} inputs, median of {} passes) | {} z-scores/s ({} assessments/s × 4) | ≥ {} z-scores/s | {} |",
+        sys::thousands(lib.inputs as f64),
+        lib.passes,
+        sys::thousands(lib.zscores_per_s()),
+        sys::thousands(lib.assessments_per_s),
+        sys::thousands(zscore_lib::TARGET_ZSCORES_PER_S),
+        verdict(lib.zscores_per_s() >= zscore_lib::TARGET_ZSCORES_PER_S)
+    );
+    for (i, s) in csv.sizes.iter().enumerate() {
+        let target = if i == 0 {
+            let scaled = s.median_s() * 1_000_000.0 / s.rows as f64;
+            format!(
+                "≤ {} s per 1M rows | {} |",
+                zscore_csv::TARGET_SECONDS_1M,
+                verdict(scaled <= zscore_csv::TARGET_SECONDS_1M)
+            )
+        } else {
+            "constant memory | |".to_string()
+        };
+        println!(
+            "| `tumbuh zscore`, {} rows (median of {}) | {:.3} s ({} rows/s), peak RSS {:.1} MiB | {target}",
+            sys::thousands(s.rows as f64),
+            s.walls.len(),
+            s.median_s(),
+            sys::thousands(s.rows as f64 / s.median_s()),
+            s.peak_rss_kib as f64 / 1024.0
+        );
+    }
+    println!(
+        "| `tumbuh measure`, {} children × {} measurements, {} runs ({}) | median {:.1} ms, p95 {:.1} ms, max {:.1} ms | ≤ {} ms | {} |",
+        sys::thousands(m.children as f64),
+        m.measurements_per_child,
+        m.runs_ms.len(),
+        m.fs,
+        m.median_ms(),
+        m.p95_ms(),
+        m.max_ms(),
+        measure::TARGET_MS,
+        verdict(m.p95_ms() <= measure::TARGET_MS)
+    );
+    println!(
+        "| process start floor, `tumbuh --version` | median {:.1} ms | | |",
+        sys::median(&m.floor_ms)
+    );
+    println!();
+    println!(
+        "notes: {:.1} % of the library's main z-scores are non-blank on this data; \
+         CSV in/out {:.1}/{:.1} MB at {} rows; measure store {:.1} MB, filled in {:.1} s (untimed).",
+        100.0 * lib.computed_share,
+        csv.sizes
+            .first()
+            .map_or(0.0, |s| s.input_bytes as f64 / 1e6),
+        csv.sizes
+            .first()
+            .map_or(0.0, |s| s.output_bytes as f64 / 1e6),
+        csv.sizes
+            .first()
+            .map_or_else(String::new, |s| sys::thousands(s.rows as f64)),
+        m.db_bytes as f64 / 1e6,
+        m.fill_s
+    );
+    println!(
+        "peak memory measured with {}; temporary files on {}.",
+        csv.method.describe(),
+        csv.fs
+    );
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let machine = sys::Machine::detect();
+    machine.print();
+    println!();
+    let dir = cli.dir.as_deref();
+    match cli.command {
+        Cmd::ZscoreLib { inputs, passes } => {
+            zscore_lib::run(inputs, passes, cli.seed)?;
+        }
+        Cmd::ZscoreCsv { rows, repeat } => {
+            zscore_csv::run(rows, repeat, dir, cli.seed)?;
+        }
+        Cmd::Measure {
+            children,
+            runs,
+            measurements,
+            breakdown,
+        } => {
+            measure::run(children, runs, measurements, breakdown, dir, cli.seed)?;
+        }
+        Cmd::All => {
+            let lib = zscore_lib::run(1_000_000, 5, cli.seed)?;
+            let csv = zscore_csv::run(1_000_000, 3, dir, cli.seed)?;
+            let m = measure::run(5_000, 50, 4, 20, dir, cli.seed)?;
+            print_summary(&machine, &lib, &csv, &m);
+        }
+    }
+    Ok(())
+}

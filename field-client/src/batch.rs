@@ -152,7 +152,7 @@ impl Columns {
     }
 }
 
-fn cell<'r>(r: &'r csv::ByteRecord, i: usize) -> &'r str {
+fn cell(r: &csv::ByteRecord, i: usize) -> &str {
     std::str::from_utf8(r.get(i).unwrap_or_default())
         .unwrap_or("\u{fffd}")
         .trim()

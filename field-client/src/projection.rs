@@ -22,7 +22,7 @@ pub fn project(conn: &Connection, child: &Child, conflicts: usize) -> Result<(),
         .filter(|(m, _)| m.void.is_none())
         .filter_map(|(m, a)| a.growth.haz.map(|z| (m.input.date, z, a.growth.tbu)))
         .next_back();
-    let last_measured = child.valid_measurements().map(|m| m.input.date).last();
+    let last_measured = child.valid_measurements().map(|m| m.input.date).next_back();
     let stunted = last_with_haz.is_some_and(|(_, z, _)| !z.implausible && z.centi < -200);
     conn.execute("DELETE FROM measurements WHERE child_id = ?1", [&id])?;
     conn.execute(

@@ -189,108 +189,165 @@ fn bmi(weight_kg: f64, height_cm: f64) -> Option<f64> {
     (b.is_finite() && b > 0.0).then_some(b)
 }
 
-#[inline]
-fn plain(row: Option<Lms>, y: Option<f64>, limits: (i32, i32)) -> Option<ZScore> {
-    Some(ZScore::new(row?.z(y?)?, limits))
+/// Plain z-score of a valid measurement against a row, with rounding and flag.
+#[inline(always)]
+fn plain(row: Option<Lms>, y: f64, limits: (i32, i32)) -> Option<ZScore> {
+    match row {
+        Some(r) => r.z(y).map(|z| ZScore::new(z, limits)),
+        None => None,
+    }
 }
 
-#[inline]
-fn restricted(row: Option<Lms>, y: Option<f64>, limits: (i32, i32)) -> Option<ZScore> {
-    Some(ZScore::new(row?.z_restricted(y?)?, limits))
+/// Restricted z-score of a valid measurement against a row, with rounding and flag.
+#[inline(always)]
+fn restricted(row: Option<Lms>, y: f64, limits: (i32, i32)) -> Option<ZScore> {
+    match row {
+        Some(r) => r.z_restricted(y).map(|z| ZScore::new(z, limits)),
+        None => None,
+    }
 }
 
 /// Computes every index for one measurement, following WHO's `anthro` (0–60 months) and
 /// `anthroplus` (5–19 years) R code. See the crate documentation for the rules.
 #[must_use]
 pub fn assess(input: &Input) -> Assessment {
-    let standard = Standard::for_age_days(input.age_days);
-    let mut a = Assessment::blank(input, standard);
-    match standard {
-        Standard::Who2006 => assess_who2006(input, &mut a),
-        Standard::Who2007 => assess_who2007(input, &mut a),
-        Standard::OutOfRange => {}
+    match Standard::for_age_days(input.age_days) {
+        Standard::Who2006 => assess_who2006(input),
+        Standard::Who2007 => assess_who2007(input),
+        Standard::OutOfRange => Assessment::blank(input, Standard::OutOfRange),
     }
-    a
 }
 
-fn assess_who2006(input: &Input, a: &mut Assessment) {
+fn assess_who2006(input: &Input) -> Assessment {
     let sex = input.sex;
     let day = input.age_days;
+    let months = age_months(day);
     let weight = valid(input.weight_kg);
-    let under_731 = day < 731;
 
     // 9-month rule: a standing measurement before 9 months is not adjusted and its position
     // is treated as unknown.
-    a.c9mo_flag = input.position == Some(Position::Standing) && a.age_months < 9.0;
-    a.cmeasure = if a.c9mo_flag { None } else { input.position };
+    let c9mo_flag = input.position == Some(Position::Standing) && months < 9.0;
+    let cmeasure = if c9mo_flag { None } else { input.position };
 
-    let clenhei = valid(input.lenhei_cm).and_then(|l| {
-        let adjusted = match (a.cmeasure, under_731) {
-            (Some(Position::Standing), true) => l + 0.7,
-            (Some(Position::Lying), false) => l - 0.7,
-            _ => l,
-        };
-        valid(Some(clean_length(adjusted)))
-    });
-    a.clenhei_cm = clenhei;
-    let cbmi = weight.zip(clenhei).and_then(|(w, h)| bmi(w, h));
-    a.cbmi = cbmi;
-
-    // Weight-based indexes are not computed with oedema.
-    let weight_z = weight.filter(|_| !input.oedema);
-    let cbmi_z = cbmi.filter(|_| !input.oedema);
-
-    a.haz = plain(tables::lhfa_2006(sex, day), clenhei, HAZ_LIMITS);
-    a.waz = restricted(tables::wfa_2006(sex, day), weight_z, WAZ_LIMITS);
-    a.bmiz = restricted(tables::bmifa_2006(sex, day), cbmi_z, FIVE_SD_LIMITS);
-    if let Some(h) = clenhei {
-        let table = WhzTable::for_age_days(day);
-        a.whz_table = Some(table);
-        if weight_z.is_some() {
-            a.whz = restricted(table.lms(sex, h), weight_z, FIVE_SD_LIMITS);
+    let clenhei = match valid(input.lenhei_cm) {
+        Some(l) => {
+            let adjusted = match (cmeasure, day < 731) {
+                (Some(Position::Standing), true) => l + 0.7,
+                (Some(Position::Lying), false) => l - 0.7,
+                _ => l,
+            };
+            valid(Some(clean_length(adjusted)))
         }
-    }
-    if let Some(muac) = valid(input.muac_cm) {
-        a.muacz = restricted(tables::acfa_2006(sex, day), Some(muac), FIVE_SD_LIMITS);
-    }
-    if let Some(head) = valid(input.head_cm) {
-        a.hcz = plain(tables::hcfa_2006(sex, day), Some(head), FIVE_SD_LIMITS);
-    }
+        None => None,
+    };
+    let cbmi = match (weight, clenhei) {
+        (Some(w), Some(h)) => bmi(w, h),
+        _ => None,
+    };
+    let whz_table = clenhei.map(|_| WhzTable::for_age_days(day));
 
-    a.tbu = a.haz.map(|z| TbuCategory::from_centi(z.centi));
-    a.bbu = a.waz.map(|z| BbuCategory::from_centi(z.centi));
-    a.bbtb = a
-        .whz
-        .map(|z| NutritionCategory::under_five_from_centi(z.centi));
-    a.imtu = a
-        .bmiz
-        .map(|z| NutritionCategory::under_five_from_centi(z.centi));
+    let haz = match clenhei {
+        Some(h) => plain(tables::lhfa_2006(sex, day), h, HAZ_LIMITS),
+        None => None,
+    };
+    // Weight-based indexes are not computed with oedema.
+    let (waz, whz, bmiz) = if input.oedema {
+        (None, None, None)
+    } else {
+        let waz = match weight {
+            Some(w) => restricted(tables::wfa_2006(sex, day), w, WAZ_LIMITS),
+            None => None,
+        };
+        let whz = match (weight, clenhei, whz_table) {
+            (Some(w), Some(h), Some(t)) => restricted(t.lms(sex, h), w, FIVE_SD_LIMITS),
+            _ => None,
+        };
+        let bmiz = match cbmi {
+            Some(b) => restricted(tables::bmifa_2006(sex, day), b, FIVE_SD_LIMITS),
+            None => None,
+        };
+        (waz, whz, bmiz)
+    };
+    let muacz = match valid(input.muac_cm) {
+        Some(c) => restricted(tables::acfa_2006(sex, day), c, FIVE_SD_LIMITS),
+        None => None,
+    };
+    let hcz = match valid(input.head_cm) {
+        Some(c) => plain(tables::hcfa_2006(sex, day), c, FIVE_SD_LIMITS),
+        None => None,
+    };
+
+    Assessment {
+        age_days: day,
+        age_months: months,
+        standard: Standard::Who2006,
+        c9mo_flag,
+        cmeasure,
+        clenhei_cm: clenhei,
+        cbmi,
+        whz_table,
+        haz,
+        waz,
+        whz,
+        bmiz,
+        muacz,
+        hcz,
+        tbu: haz.map(|z| TbuCategory::from_centi(z.centi)),
+        bbu: waz.map(|z| BbuCategory::from_centi(z.centi)),
+        bbtb: whz.map(|z| NutritionCategory::under_five_from_centi(z.centi)),
+        imtu: bmiz.map(|z| NutritionCategory::under_five_from_centi(z.centi)),
+        oedema: input.oedema,
+    }
 }
 
-fn assess_who2007(input: &Input, a: &mut Assessment) {
+fn assess_who2007(input: &Input) -> Assessment {
     let sex = input.sex;
+    let day = input.age_days;
+    let months = age_months(day);
     let weight = valid(input.weight_kg);
     // WHO 2007 (AnthroPlus) uses the height exactly as given: no position adjustment.
-    a.cmeasure = input.position;
     let height = valid(input.lenhei_cm);
-    a.clenhei_cm = height;
-    let bmi_value = weight.zip(height).and_then(|(w, h)| bmi(w, h));
-    a.cbmi = bmi_value;
-
-    let Some(at) = MonthPoint::new(a.age_months) else {
-        return;
+    let cbmi = match (weight, height) {
+        (Some(w), Some(h)) => bmi(w, h),
+        _ => None,
     };
-    let weight_z = weight.filter(|_| !input.oedema);
-    let bmi_z = bmi_value.filter(|_| !input.oedema);
 
-    a.haz = plain(tables::hfa_2007(sex, at), height, HAZ_LIMITS);
-    if input.age_days <= WHO2007_WAZ_LAST_DAY && weight_z.is_some() {
-        a.waz = restricted(tables::wfa_2007(sex, at), weight_z, WAZ_LIMITS);
+    let (haz, waz, bmiz) = match MonthPoint::new(months) {
+        Some(at) => {
+            let haz = match height {
+                Some(h) => plain(tables::hfa_2007(sex, at), h, HAZ_LIMITS),
+                None => None,
+            };
+            let (waz, bmiz) = if input.oedema {
+                (None, None)
+            } else {
+                let waz = match weight {
+                    Some(w) if day <= WHO2007_WAZ_LAST_DAY => {
+                        restricted(tables::wfa_2007(sex, at), w, WAZ_LIMITS)
+                    }
+                    _ => None,
+                };
+                let bmiz = match cbmi {
+                    Some(b) => restricted(tables::bfa_2007(sex, at), b, FIVE_SD_LIMITS),
+                    None => None,
+                };
+                (waz, bmiz)
+            };
+            (haz, waz, bmiz)
+        }
+        None => (None, None, None),
+    };
+
+    Assessment {
+        cmeasure: input.position,
+        clenhei_cm: height,
+        cbmi,
+        haz,
+        waz,
+        bmiz,
+        imtu: bmiz.map(|z| NutritionCategory::school_age_from_centi(z.centi)),
+        ..Assessment::blank(input, Standard::Who2007)
     }
-    a.bmiz = restricted(tables::bfa_2007(sex, at), bmi_z, FIVE_SD_LIMITS);
-    a.imtu = a
-        .bmiz
-        .map(|z| NutritionCategory::school_age_from_centi(z.centi));
 }
 
 #[cfg(test)]

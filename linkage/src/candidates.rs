@@ -7,7 +7,7 @@
 //! therefore looks for a likely existing child and refuses to register
 //! unless the kader confirms it is a new child. The product rule: a likely
 //! existing child has the same valid NIK, or a similar name (a newborn's
-//! "By Ny <mother>" placeholder counts as similar to a real name with the
+//! `By Ny <mother>` placeholder counts as similar to a real name with the
 //! same mother) together with a matching birth date (equal, a few days off,
 //! day and month swapped, the same year and month) or a similar mother's
 //! name.
@@ -33,6 +33,14 @@ pub const SIMILAR_NAME_THRESHOLD: f64 = 0.85;
 pub const SIMILAR_NAME_THRESHOLD_OTHER_SEX: f64 = 0.95;
 /// Mother's-name similarity from which two mothers count as the same.
 pub const SIMILAR_MOTHER_THRESHOLD: f64 = 0.85;
+/// Mother's-name similarity below which two mothers count as different.
+/// In between ("Dwi" / "Dwi Sulistyowati") the mothers' names are neither
+/// evidence for nor against.
+pub const DIFFERENT_MOTHER_THRESHOLD: f64 = 0.6;
+/// Birth dates less than this many days apart cannot be two children of
+/// one mother, except twins, who share the date: with the same mother such
+/// a pair is one child with a mistyped birth date.
+pub const SIBLING_MIN_GAP_DAYS: i64 = 270;
 
 /// The identity fields of a child as entered (raw, not normalised).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -108,7 +116,8 @@ pub enum LikenessReason {
         /// [`crate::mother_name_similarity`].
         similarity: f64,
     },
-    /// Both mothers' names known and not similar (against; may be the
+    /// Both mothers' names known and clearly different (below
+    /// [`DIFFERENT_MOTHER_THRESHOLD`]; against, though it may be the
     /// grandmother bringing the child).
     DifferentMother {
         /// [`crate::mother_name_similarity`].
@@ -230,42 +239,70 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
     s.filter(|m| !normalize_name(m).is_empty())
 }
 
-/// Relation between two birth dates, as a reason, with its strength:
-/// 2 strong, 1 weak, 0 against.
-fn date_relation(a: NaiveDate, b: NaiveDate) -> (LikenessReason, u8) {
+/// What a birth-date reason is worth for [`is_likely_same_child`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DateSupport {
+    /// Same date, a few days off, day/month swapped, same year and month.
+    Strong,
+    /// Same year with 1 January, one digit of day/month off, 15-62 days.
+    Weak,
+    /// Year off by one (same day and month), or too close for two
+    /// children of one mother: the mother's name must agree.
+    WithMother,
+    /// Far apart: not the same child.
+    Against,
+}
+
+fn date_support(r: &LikenessReason) -> Option<DateSupport> {
+    use LikenessReason as R;
+    Some(match r {
+        R::SameBirthDate | R::BirthDateDayMonthSwapped | R::BirthDateSameMonth => {
+            DateSupport::Strong
+        }
+        R::BirthDateClose { days } if *days <= 14 => DateSupport::Strong,
+        R::BirthDateClose { .. } | R::BirthDateSameYear | R::BirthDateOneDigit => DateSupport::Weak,
+        R::BirthDateYearOff => DateSupport::WithMother,
+        R::BirthDateFar { days } if *days < SIBLING_MIN_GAP_DAYS => DateSupport::WithMother,
+        R::BirthDateFar { .. } => DateSupport::Against,
+        _ => return None,
+    })
+}
+
+/// The relation between two birth dates, as a reason.
+fn date_relation(a: NaiveDate, b: NaiveDate) -> LikenessReason {
     use LikenessReason as R;
     if a == b {
-        return (R::SameBirthDate, 2);
+        return R::SameBirthDate;
     }
     let days = (a - b).num_days().abs();
     let same_year = a.year() == b.year();
     if same_year && a.day() == b.month() && a.month() == b.day() {
-        return (R::BirthDateDayMonthSwapped, 2);
+        return R::BirthDateDayMonthSwapped;
     }
     if days <= 14 {
-        return (R::BirthDateClose { days }, 2);
+        return R::BirthDateClose { days };
     }
     if same_year && a.month() == b.month() {
-        return (R::BirthDateSameMonth, 2);
+        return R::BirthDateSameMonth;
     }
     if (a.month(), a.day()) == (b.month(), b.day()) && (a.year() - b.year()).abs() == 1 {
-        return (R::BirthDateYearOff, 1);
+        return R::BirthDateYearOff;
     }
     let jan1 = |d: NaiveDate| d.month() == 1 && d.day() == 1;
     if same_year && (jan1(a) || jan1(b)) {
-        return (R::BirthDateSameYear, 1);
+        return R::BirthDateSameYear;
     }
     if same_year {
         let fa = format!("{:02}{:02}", a.month(), a.day());
         let fb = format!("{:02}{:02}", b.month(), b.day());
         if fa.bytes().zip(fb.bytes()).filter(|(x, y)| x != y).count() == 1 {
-            return (R::BirthDateOneDigit, 1);
+            return R::BirthDateOneDigit;
         }
     }
     if days <= 62 {
-        return (R::BirthDateClose { days }, 1);
+        return R::BirthDateClose { days };
     }
-    (R::BirthDateFar { days }, 0)
+    R::BirthDateFar { days }
 }
 
 /// Compares a new registration with an existing child.
@@ -335,11 +372,11 @@ pub fn likeness(new: &ChildKey, existing: &ChildKey) -> Likeness {
             _ => name_part = 0.0,
         }
     } else {
-        let same = {
-            let a = normalize_name(new.name);
-            !a.is_empty() && a == normalize_name(existing.name)
-        };
-        if same {
+        let (a, b) = (normalize_name(new.name), normalize_name(existing.name));
+        if a.is_empty() || b.is_empty() {
+            // No name on one side: no evidence either way.
+            name_part = 0.0;
+        } else if a == b {
             reasons.push(R::SameName);
             name_part = 1.0;
         } else {
@@ -356,11 +393,12 @@ pub fn likeness(new: &ChildKey, existing: &ChildKey) -> Likeness {
     // Birth date.
     let date_part = match (new.birth_date, existing.birth_date) {
         (Some(a), Some(b)) => {
-            let (reason, strength) = date_relation(a, b);
-            let v = match (&reason, strength) {
+            let reason = date_relation(a, b);
+            let v = match (&reason, date_support(&reason)) {
                 (R::SameBirthDate, _) => 1.0,
-                (_, 2) => 0.85,
-                (_, 1) => 0.5,
+                (_, Some(DateSupport::Strong)) => 0.85,
+                (_, Some(DateSupport::Weak)) => 0.5,
+                (_, Some(DateSupport::WithMother)) => 0.3,
                 _ => 0.0,
             };
             reasons.push(reason);
@@ -377,7 +415,7 @@ pub fn likeness(new: &ChildKey, existing: &ChildKey) -> Likeness {
                 reasons.push(R::SameMother);
             } else if s >= SIMILAR_MOTHER_THRESHOLD {
                 reasons.push(R::SimilarMother { similarity: s });
-            } else {
+            } else if s < DIFFERENT_MOTHER_THRESHOLD {
                 reasons.push(R::DifferentMother { similarity: s });
             }
             s
@@ -417,17 +455,23 @@ pub fn likeness(new: &ChildKey, existing: &ChildKey) -> Likeness {
 /// - Otherwise the names must match: [`LikenessReason::SameName`], a
 ///   [`LikenessReason::SimilarName`], or a [`LikenessReason::NewbornPlaceholder`]
 ///   of the same mother; when the recorded sexes differ only the same name
-///   or a similarity of [`SIMILAR_NAME_THRESHOLD_OTHER_SEX`] counts.
+///   or a similarity of [`SIMILAR_NAME_THRESHOLD_OTHER_SEX`] counts, and
+///   a placeholder does not count when both have (different) NIKs: twins
+///   get consecutive NIKs, and a placeholder cannot tell twins apart.
 /// - And something else must agree:
 ///   - a strong birth-date match (same, close ≤ 14 days, day/month swapped,
 ///     same year and month) suffices;
 ///   - a weak one in the same year (same year with 1 January, one digit of
 ///     day/month off, 15-62 days apart) suffices unless both mothers are
 ///     known and different;
-///   - with no birth date on one side, or the year off by one (same day
-///     and month), the mother's name must be the same or similar;
-///   - birth dates known and far apart rule it out (siblings), whatever the
-///     mother.
+///   - with no birth date on one side, the year off by one (same day and
+///     month), or dates less than [`SIBLING_MIN_GAP_DAYS`] apart (too close
+///     for two children of one mother), the mother's name must be the same
+///     or similar;
+///   - birth dates further apart rule it out (siblings), whatever the
+///     mother and the name: a birth date entered completely wrong (the
+///     date picker left on the visit date) is missed, a sibling is never
+///     taken for the child.
 ///
 /// Twins (same mother and birth date, different names) are therefore not
 /// flagged: their names do not match.
@@ -438,6 +482,7 @@ pub fn is_likely_same_child(l: &Likeness) -> bool {
         return true;
     }
     let other_sex = has(|r| matches!(r, R::DifferentSex));
+    let different_nik = has(|r| matches!(r, R::DifferentNik));
     let name_ok = l.reasons.iter().any(|r| match r {
         R::SameName => true,
         R::SimilarName { similarity } => {
@@ -448,7 +493,7 @@ pub fn is_likely_same_child(l: &Likeness) -> bool {
                     SIMILAR_NAME_THRESHOLD
                 }
         }
-        R::NewbornPlaceholder { .. } => !other_sex,
+        R::NewbornPlaceholder { .. } => !other_sex && !different_nik,
         _ => false,
     });
     if !name_ok {
@@ -457,20 +502,32 @@ pub fn is_likely_same_child(l: &Likeness) -> bool {
     let mother_ok = has(|r| matches!(r, R::SameMother | R::SimilarMother { .. }))
         || has(|r| matches!(r, R::NewbornPlaceholder { .. }));
     let mother_differs = has(|r| matches!(r, R::DifferentMother { .. })) && !mother_ok;
-    let date = l.reasons.iter().find_map(|r| match r {
-        R::SameBirthDate | R::BirthDateDayMonthSwapped | R::BirthDateSameMonth => Some(2),
-        R::BirthDateClose { days } if *days <= 14 => Some(2),
-        R::BirthDateClose { .. } | R::BirthDateSameYear | R::BirthDateOneDigit => Some(1),
-        R::BirthDateYearOff => Some(3),
-        R::BirthDateFar { .. } => Some(0),
-        _ => None,
-    });
-    match date {
-        Some(2) => true,
-        Some(1) => !mother_differs,
-        Some(3) | None => mother_ok,
-        _ => false,
+    match l.reasons.iter().find_map(date_support) {
+        Some(DateSupport::Strong) => true,
+        Some(DateSupport::Weak) => !mother_differs,
+        Some(DateSupport::WithMother) | None => mother_ok,
+        Some(DateSupport::Against) => false,
     }
+}
+
+/// The existing children that are likely the same child as `new`
+/// ([`is_likely_same_child`]), best first: by score, ties in input order.
+/// `T` is whatever identifies an existing child for the caller (an id, an
+/// index, a reference to the record).
+pub fn likely_candidates<'a, T>(
+    new: &ChildKey<'_>,
+    existing: impl IntoIterator<Item = (T, ChildKey<'a>)>,
+) -> Vec<(T, Likeness)> {
+    let mut out: Vec<(T, Likeness)> = existing
+        .into_iter()
+        .filter_map(|(id, key)| {
+            let l = likeness(new, &key);
+            is_likely_same_child(&l).then_some((id, l))
+        })
+        .collect();
+    // A stable sort keeps the input order among equal scores.
+    out.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
+    out
 }
 
 #[cfg(test)]
@@ -602,6 +659,16 @@ mod tests {
         // The newborn's older sibling: same mother, other year.
         let g = key("Rizky", Sex::Male, d(2021, 6, 1), "Siti Aminah");
         assert!(!likely(&a, &g));
+        // A twin: both have NIKs, consecutive serials.
+        let h = ChildKey {
+            nik: Some("3530011902240039"),
+            ..a
+        };
+        let i = ChildKey {
+            nik: Some("3530011902240040"),
+            ..b
+        };
+        assert!(!likely(&h, &i));
     }
 
     #[test]
@@ -654,6 +721,21 @@ mod tests {
         assert!(likely(&a, &e));
         let f = key("Rizka", Sex::Female, d(2022, 5, 7), "Sumarni");
         assert!(!likely(&a, &f));
+    }
+
+    #[test]
+    fn candidates_are_filtered_and_ranked() {
+        let new = key("M. Rizki", Sex::Male, d(2022, 5, 9), "Siti Aminah");
+        let existing = [
+            key("Muhammad Rizky", Sex::Male, d(2022, 5, 7), "Aminah"),
+            key("Muhammad Fajar", Sex::Male, d(2022, 5, 9), "Siti Aminah"),
+            key("Muhammad Rizky", Sex::Male, d(2022, 5, 9), "Siti Aminah"),
+            key("Rizka", Sex::Female, d(2022, 5, 9), "Siti Aminah"),
+        ];
+        let found = likely_candidates(&new, existing.iter().copied().enumerate());
+        let ids: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
+        assert_eq!(ids, vec![2, 0]);
+        assert!(found[0].1.score > found[1].1.score);
     }
 
     #[test]

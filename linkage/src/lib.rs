@@ -14,14 +14,35 @@
 //!   child, and whether it is likely the same one.
 //!
 //! Everything is re-exported at the crate root.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use linkage::{ChildKey, Nik, Sex, is_likely_same_child, likeness, name_similarity, normalize_name};
+//!
+//! assert_eq!(normalize_name("Moch. Rizky  PRATAMA"), "muhammad rizky pratama");
+//! assert!(name_similarity("Muhammad Rizky", "M. Rizqi") >= 0.85);
+//! assert!(name_similarity("Salma", "Salwa") < 0.85);
+//!
+//! let nik = Nik::parse("3530015507210012")?;
+//! assert_eq!(nik.sex(), Some(Sex::Female));
+//!
+//! let born = NaiveDate::from_ymd_opt(2021, 7, 15);
+//! let new = ChildKey { name: "Aisah Putri", sex: Some(Sex::Female), birth_date: born,
+//!     mother_name: Some("Ny. Siti Aminah"), nik: None };
+//! let old = ChildKey { name: "AISYAH PUTRI", sex: Some(Sex::Female), birth_date: born,
+//!     mother_name: Some("Siti Aminah"), nik: Some("3530015507210012") };
+//! assert!(is_likely_same_child(&likeness(&new, &old)));
+//! # Ok::<(), linkage::NikError>(())
+//! ```
 
 pub mod candidates;
 pub mod names;
 pub mod nik;
 
 pub use candidates::{
-    ChildKey, Likeness, LikenessReason, SIMILAR_MOTHER_THRESHOLD, SIMILAR_NAME_THRESHOLD,
-    SIMILAR_NAME_THRESHOLD_OTHER_SEX, is_likely_same_child, likeness,
+    ChildKey, DIFFERENT_MOTHER_THRESHOLD, Likeness, LikenessReason, SIBLING_MIN_GAP_DAYS,
+    SIMILAR_MOTHER_THRESHOLD, SIMILAR_NAME_THRESHOLD, SIMILAR_NAME_THRESHOLD_OTHER_SEX,
+    is_likely_same_child, likely_candidates, likeness,
 };
 pub use names::{
     is_newborn_placeholder, mother_name_similarity, name_similarity, normalize_name, phonetic_key,

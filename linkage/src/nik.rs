@@ -810,6 +810,27 @@ mod tests {
     }
 
     #[test]
+    fn never_panics() {
+        let mut state: u64 = 42;
+        for _ in 0..2000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let digits = format!("{:016}", state % 10_000_000_000_000_000);
+            let n = Nik::parse(&digits).expect("16 digits, not all equal");
+            for reference in [NaiveDate::MIN, NaiveDate::MAX, date(2024, 2, 29)] {
+                let _ = n.birth_date(reference);
+                let _ = check_nik_against_record(&n, Sex::Female, reference, Some(&digits));
+            }
+            let _ = (n.sex(), n.is_dummy(), n.birth_date_parts());
+            let _ = check_nik_against_record(&n, Sex::Male, date(2022, 1, 1), Some("3530é1"));
+        }
+        for odd in ["", "😊", "١٢٣", "3530\u{301}", "\0", "3530015507210012\n"] {
+            let _ = Nik::parse(odd);
+        }
+    }
+
+    #[test]
     fn sex_codes() {
         assert_eq!(Sex::from_code(" L "), Some(Sex::Male));
         assert_eq!(Sex::from_code("p"), Some(Sex::Female));

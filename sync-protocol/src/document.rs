@@ -307,7 +307,7 @@ impl ChildDocument {
             let obj = item.id();
             measurements.push(read_measurement(d, &obj, id)?);
         }
-        measurements.sort_by(|a, b| (a.input.date, a.id).cmp(&(b.input.date, b.id)));
+        measurements.sort_by_key(|m| (m.input.date, m.id));
         Ok(Child {
             id: self.id,
             profile,

@@ -7,7 +7,7 @@ use thiserror::Error;
 pub enum DocumentError {
     /// The bytes are not a valid Automerge document or change.
     #[error("not a valid Automerge document: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
     /// The document is valid Automerge but lacks a part every child document has.
     #[error("child document is missing `{0}`")]
     Missing(&'static str),
@@ -22,4 +22,11 @@ pub enum DocumentError {
     /// No measurement with this id in the child's document.
     #[error("measurement {0} not found in this child's record")]
     NoSuchMeasurement(String),
+}
+
+impl From<automerge::AutomergeError> for DocumentError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        // Boxed: Automerge's error is large, and results travel on hot paths.
+        Self::Automerge(Box::new(e))
+    }
 }

@@ -69,14 +69,15 @@ impl ChildRow {
         })
     }
 
-    pub(super) fn line(&self, lang: Lang) -> String {
+    /// One line of a listing; `id_len` is how much of the id to show.
+    pub(super) fn line(&self, lang: Lang, id_len: usize) -> String {
         let haz = self
             .last_haz
             .map(|c| format!("{:.2}", f64::from(c) / 100.0))
             .unwrap_or_else(|| "-".into());
         format!(
-            "{}  {:<28} {} {}  {:<10} {:>6} {}",
-            &self.id[..8.min(self.id.len())],
+            "{:<id_len$}  {:<28} {:<2} {}  {:<10} {:>6} {}",
+            &self.id[..id_len.min(self.id.len())],
             truncate(&self.name, 28),
             self.sex,
             self.birth_date,
@@ -89,6 +90,20 @@ impl ChildRow {
             }
         )
     }
+}
+
+/// The shortest prefix length (at least 8) that tells every id apart.
+/// UUIDv7 ids begin with their creation time, so ids made the same minute
+/// share many leading digits.
+pub(super) fn unique_prefix_len<'a>(ids: impl IntoIterator<Item = &'a str>) -> usize {
+    let mut ids: Vec<&str> = ids.into_iter().collect();
+    ids.sort_unstable();
+    let common = |a: &str, b: &str| a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    ids.windows(2)
+        .map(|w| common(w[0], w[1]) + 1)
+        .max()
+        .unwrap_or(8)
+        .max(8)
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -285,6 +300,13 @@ fn number_warnings(p: &Profile, lang: Lang) -> Vec<String> {
     out
 }
 
+/// Warnings go to stderr, so that stdout stays the data (the new id).
+fn print_warnings(warnings: &[String], lang: Lang) {
+    for w in warnings {
+        eprintln!("{}: {w}", lang.pick("Peringatan", "Warning"));
+    }
+}
+
 /// Likely existing registrations of the same child.
 fn duplicate_candidates(
     conn: &rusqlite::Connection,
@@ -353,9 +375,10 @@ pub fn add(args: &ChildAddArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::R
     if !args.new {
         let candidates = duplicate_candidates(store.conn(), &profile)?;
         if !candidates.is_empty() {
+            let id_len = unique_prefix_len(candidates.iter().map(|(r, _)| r.id.as_str()));
             let list: Vec<String> = candidates
                 .iter()
-                .map(|(r, _)| format!("  {}", r.line(lang)))
+                .map(|(r, _)| format!("  {}", r.line(lang, id_len)))
                 .collect();
             let mut err = UserError::new(
                 format!(
@@ -391,9 +414,7 @@ pub fn add(args: &ChildAddArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::R
         return ctx.print_json(out, &json!({"id": id.to_string(), "warnings": warnings}));
     }
     writeln!(out, "{id}")?;
-    for w in warnings {
-        writeln!(out, "{}: {w}", lang.pick("Peringatan", "Warning"))?;
-    }
+    print_warnings(&warnings, lang);
     Ok(())
 }
 
@@ -442,9 +463,7 @@ pub fn edit(args: &ChildEditArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
         );
     }
     writeln!(out, "{} {id}", lang.pick("Diubah:", "Updated:"))?;
-    for w in warnings {
-        writeln!(out, "{}: {w}", lang.pick("Peringatan", "Warning"))?;
-    }
+    print_warnings(&warnings, lang);
     Ok(())
 }
 
@@ -499,16 +518,19 @@ pub fn list(args: &ChildListArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
         writeln!(out, "{}", lang.pick("Tidak ada anak.", "No children."))?;
         return Ok(());
     }
+    let id_len = unique_prefix_len(rows.iter().map(|r| r.id.as_str()));
     writeln!(
         out,
-        "{}",
-        lang.pick(
-            "ID        NAMA                         JK LAHIR       UKUR TERAKHIR  TB/U",
-            "ID        NAME                         SEX BORN       LAST MEASURED  HAZ"
-        )
+        "{:<id_len$}  {:<28} {:<2} {:<10}  {:<10} {:>6}",
+        "ID",
+        lang.pick("NAMA", "NAME"),
+        lang.pick("JK", "S"),
+        lang.pick("LAHIR", "BORN"),
+        lang.pick("UKUR AKHIR", "MEASURED"),
+        lang.pick("TB/U", "HAZ"),
     )?;
     for r in &rows {
-        writeln!(out, "{}", r.line(lang))?;
+        writeln!(out, "{}", r.line(lang, id_len))?;
     }
     writeln!(out, "{} {}", rows.len(), lang.pick("anak", "children"))?;
     Ok(())
@@ -642,14 +664,14 @@ pub fn show(args: &ChildShowArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
         }
         writeln!(
             out,
-            "- {}  {}  ({} {}, {} {})  [{}]",
+            "- {}  {}  ({} {}, {} {})\n    id {}",
             m.input.date,
             what.join(", "),
             months,
             lang.pick("bln", "mo"),
             a.growth.age_days,
             lang.pick("hari", "days"),
-            &m.id.to_string()[..8]
+            m.id
         )?;
         if let Some(v) = &m.void {
             writeln!(

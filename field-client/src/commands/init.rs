@@ -38,12 +38,10 @@ pub fn run(args: &InitArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Resul
     }
     writeln!(
         out,
-        "{} {}\n{}: {}  {}: {}",
+        "{} {}\nPosyandu: {}  Kader: {}",
         ctx.lang.pick("Penyimpanan dibuat:", "Store created:"),
         ctx.db.display(),
-        "Posyandu",
         device.posyandu,
-        "Kader",
         device.kader
     )?;
     Ok(())

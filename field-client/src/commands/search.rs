@@ -58,11 +58,12 @@ pub fn run(
         writeln!(out, "{}", lang.pick("Tidak ditemukan.", "Nothing found."))?;
         return Ok(());
     }
+    let id_len = super::child::unique_prefix_len(hits.iter().map(|(_, r)| r.id.as_str()));
     for (_, r) in &hits {
         writeln!(
             out,
             "{}  ({}: {})",
-            r.line(lang),
+            r.line(lang, id_len),
             lang.pick("ibu", "mother"),
             r.mother_name
         )?;
