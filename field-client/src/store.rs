@@ -311,9 +311,12 @@ impl Store {
         &self,
         prefix: &str,
     ) -> Result<(ChildId, MeasurementId), StoreError> {
+        if prefix.trim().is_empty() {
+            return Err(StoreError::NoSuchMeasurement(prefix.to_string()));
+        }
         let ids = prefix_matches(
             &self.conn,
-            "SELECT id, child_id FROM measurements WHERE id LIKE ?1 || '%' ESCAPE '\\' LIMIT 2",
+            "SELECT id, child_id FROM measurements WHERE id >= ?1 AND id < ?2 LIMIT 2",
             prefix,
         )?;
         match ids.as_slice() {
@@ -341,23 +344,19 @@ fn parse_id(s: &str) -> Result<ChildId, StoreError> {
         .map_err(|_| StoreError::NoSuchChild(s.to_string()))
 }
 
-fn escape_like(prefix: &str) -> String {
-    prefix
-        .trim()
-        .to_ascii_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
+/// Runs `sql` with the range `[prefix, prefix + "~")`: every id starting with
+/// the prefix (ids are lowercase hex and hyphens, all sorting below `~`). A
+/// range, unlike `LIKE 'x%'`, is answered from the primary-key index.
 fn prefix_matches(
     conn: &Connection,
     sql: &str,
     prefix: &str,
 ) -> Result<Vec<(String, String)>, StoreError> {
+    let low = prefix.trim().to_ascii_lowercase();
+    let high = format!("{low}~");
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt
-        .query_map([escape_like(prefix)], |r| {
+        .query_map([low, high], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -370,7 +369,7 @@ fn resolve_child(conn: &Connection, prefix: &str) -> Result<ChildId, StoreError>
     }
     let ids = prefix_matches(
         conn,
-        "SELECT id, id FROM children WHERE id LIKE ?1 || '%' ESCAPE '\\' LIMIT 2",
+        "SELECT id, id FROM children WHERE id >= ?1 AND id < ?2 LIMIT 2",
         prefix,
     )?;
     match ids.as_slice() {
