@@ -13,9 +13,26 @@ use tempfile::TempDir;
 /// The posyandu every test device belongs to (from `../shared/synthetic/areas.csv`).
 pub const POSYANDU: &str = "353001200205";
 
-/// Path of the `tumbuh` binary under test.
+/// Path of the `tumbuh` binary under test: the one in this workspace's
+/// target folder, built by `cargo nextest run --workspace` (field-client's
+/// own integration test makes cargo build it).
 pub fn tumbuh_bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("tumbuh")
+    let path = std::env::var_os("CARGO_BIN_EXE_tumbuh")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let mut dir = std::env::current_exe().expect("test executable path");
+            dir.pop();
+            if dir.ends_with("deps") {
+                dir.pop();
+            }
+            dir.join(format!("tumbuh{}", std::env::consts::EXE_SUFFIX))
+        });
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests for the whole workspace (`cargo nextest run --workspace`) so that cargo builds it",
+        path.display()
+    );
+    path
 }
 
 /// The `shared/` folder beside the repository; panics with a clear message if absent.
