@@ -59,34 +59,6 @@ impl Rng {
     }
 }
 
-/// One synthetic measurement, as a posyandu or survey would record it.
-#[derive(Debug, Clone, Copy)]
-pub struct Case {
-    pub sex: Sex,
-    pub age_days: i64,
-    pub weight_kg: Option<f64>,
-    /// As measured (before WHO's ±0.7 cm adjustment).
-    pub lenhei_cm: Option<f64>,
-    pub position: Option<Position>,
-    pub oedema: bool,
-    pub muac_cm: Option<f64>,
-    pub head_cm: Option<f64>,
-}
-
-impl Case {
-    pub fn input(&self) -> Input {
-        Input {
-            weight_kg: self.weight_kg,
-            lenhei_cm: self.lenhei_cm,
-            position: self.position,
-            oedema: self.oedema,
-            muac_cm: self.muac_cm,
-            head_cm: self.head_cm,
-            ..Input::new(self.sex, self.age_days)
-        }
-    }
-}
-
 /// The value at `z` SD of `lms`, falling back to the median where the LMS
 /// curve is undefined (far tails with L < 0).
 fn at_z(lms: Option<Lms>, z: f64) -> Option<f64> {
@@ -145,7 +117,9 @@ pub fn weight_at(sex: Sex, age_days: i64, length_cm: f64, whz: f64) -> Option<f6
 /// 2 % without weight, 6 % without length/height, 1 % oedema; arm
 /// circumference for 20 % of under-fives from 3 months, head circumference
 /// for 10 % of under-twos.
-pub fn case(rng: &mut Rng) -> Case {
+/// One synthetic measurement, as a posyandu or survey would record it
+/// (length as measured, before WHO's ±0.7 cm adjustment).
+pub fn case(rng: &mut Rng) -> Input {
     let sex = if rng.chance(0.5) {
         Sex::Male
     } else {
@@ -211,7 +185,7 @@ pub fn case(rng: &mut Rng) -> Case {
     } else {
         None
     };
-    Case {
+    Input {
         sex,
         age_days,
         weight_kg,
@@ -224,7 +198,7 @@ pub fn case(rng: &mut Rng) -> Case {
 }
 
 /// `n` cases from `seed`.
-pub fn cases(seed: u64, n: usize) -> Vec<Case> {
+pub fn cases(seed: u64, n: usize) -> Vec<Input> {
     let mut rng = Rng::new(seed);
     (0..n).map(|_| case(&mut rng)).collect()
 }
@@ -283,7 +257,7 @@ mod tests {
         let mut full = 0;
         let mut flagged = 0;
         for c in &a {
-            let r = growth::assess(&c.input());
+            let r = growth::assess(c);
             if r.haz.is_some() && r.waz.is_some() && r.bmiz.is_some() {
                 full += 1;
             }

@@ -319,7 +319,7 @@ fn breakdown_once(
 
 const PHASES: [&str; 9] = [
     "Store::open (open, pragmas, migrate check)",
-    "resolve_child (id LIKE prefix)",
+    "resolve_child (id prefix, index range)",
     "load_child + child() (read changes, Automerge load)",
     "add_measurement (Automerge change)",
     "save_child (insert change, hydrate, project rows)",

@@ -3,6 +3,7 @@
 
 use growth::{Assessment, WeightGain, WeightGainStatus, ZScore};
 use serde_json::{Value, json};
+use sync_protocol::MeasurementAssessment;
 
 use crate::i18n::Lang;
 
@@ -82,7 +83,8 @@ pub fn weight_gain_text(g: &WeightGain, lang: Lang) -> String {
 }
 
 /// The text block shown after a measurement and in `child show`.
-pub fn assessment_text(a: &Assessment, gain: Option<&WeightGain>, lang: Lang) -> String {
+pub fn assessment_text(ma: &MeasurementAssessment, lang: Lang) -> String {
+    let (a, gain) = (&ma.growth, ma.weight_gain.as_ref());
     let mut out = String::new();
     for line in lines(a, lang) {
         let Some(z) = line.z else { continue };
@@ -99,6 +101,13 @@ pub fn assessment_text(a: &Assessment, gain: Option<&WeightGain>, lang: Lang) ->
             fmt_z(&z),
             line.label.unwrap_or_default(),
             mark
+        ));
+    }
+    if let Some(m) = ma.muac {
+        let mark = if m.is_alarm() { "  ⚠" } else { "" };
+        out.push_str(&format!(
+            "  LiLA   {}{mark}\n",
+            lang.pick(m.label_id(), m.label_en())
         ));
     }
     if let Some(g) = gain {
@@ -118,7 +127,8 @@ pub fn assessment_text(a: &Assessment, gain: Option<&WeightGain>, lang: Lang) ->
 }
 
 /// The JSON form of an assessment.
-pub fn assessment_json(a: &Assessment, gain: Option<&WeightGain>) -> Value {
+pub fn assessment_json(ma: &MeasurementAssessment) -> Value {
+    let (a, gain) = (&ma.growth, ma.weight_gain.as_ref());
     let z = |z: Option<ZScore>| match z {
         Some(z) => json!({"z": z.rounded(), "raw": z.raw, "implausible": z.implausible}),
         None => Value::Null,
@@ -138,6 +148,7 @@ pub fn assessment_json(a: &Assessment, gain: Option<&WeightGain>) -> Value {
         "bbu_cat": a.bbu.map(|c| c.code()),
         "bbtb_cat": a.bbtb.map(|c| c.code()),
         "imtu_cat": a.imtu.map(|c| c.code()),
+        "lila_cat": ma.muac.map(|c| c.code()),
         "stunted": a.is_stunted(),
         "wasted": a.is_wasted(),
         "underweight": a.is_underweight(),

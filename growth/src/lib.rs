@@ -74,6 +74,7 @@ pub mod category;
 pub mod input;
 pub mod kbm;
 pub mod lms;
+pub mod muac;
 pub mod tables;
 pub mod weight_gain;
 
@@ -83,6 +84,7 @@ pub use category::{BbuCategory, NutritionCategory, TbuCategory};
 pub use input::{Input, Position, Sex};
 pub use kbm::{KBM_BY_MONTH, KBM_TABLE_VERSION, kbm_grams};
 pub use lms::Lms;
+pub use muac::{MuacCategory, muac_category};
 pub use tables::WhzTable;
 pub use weight_gain::{
     Weighing, WeightGain, WeightGainStatus, completed_months, weight_gain_series,

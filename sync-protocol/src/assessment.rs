@@ -6,7 +6,7 @@
 //! projection) derive these from the same [`Child`], so they always agree.
 
 use chrono::NaiveDate;
-use growth::{Assessment, Input, Weighing, WeightGain};
+use growth::{Assessment, Input, MuacCategory, Weighing, WeightGain};
 
 use crate::ids::MeasurementId;
 use crate::record::{Child, Measurement};
@@ -19,6 +19,8 @@ pub struct MeasurementAssessment {
     pub growth: Assessment,
     /// Weight-gain status; `None` for voided measurements and those without weight.
     pub weight_gain: Option<WeightGain>,
+    /// LiLA band (6–59 months, when arm circumference was measured).
+    pub muac: Option<MuacCategory>,
 }
 
 /// The WHO input for one measurement of this child.
@@ -70,6 +72,12 @@ pub fn assess_child(child: &Child) -> Vec<MeasurementAssessment> {
             date: m.input.date,
             growth: growth::assess(&growth_input(child, m)),
             weight_gain,
+            muac: m.input.muac.and_then(|x| {
+                growth::muac_category(
+                    growth::age_in_days(child.profile.birth_date, m.input.date),
+                    x.0,
+                )
+            }),
         })
         .collect()
 }

@@ -646,3 +646,37 @@ fn messages_are_indonesian_by_default_and_english_on_request() {
         .code(2)
         .stderr(predicate::str::contains("no child"));
 }
+
+#[test]
+fn arm_circumference_bands_follow_the_absolute_cut_offs() {
+    let d = Device::new();
+    // 13 months old on 2024-06-20: within 6–59 months, where LiLA < 11.5 cm is gizi buruk.
+    let id = d.add_child("Ani", "P", "2023-05-17", "Sri");
+    let severe = d.measure(&id, "2024-06-20", "7.0", &["--muac", "11.4"]);
+    assert_eq!(severe["lila_cat"], "lila_gizi_buruk");
+    let moderate = d.measure(&id, "2024-07-20", "7.2", &["--muac", "11.5"]);
+    assert_eq!(moderate["lila_cat"], "lila_gizi_kurang");
+    let normal = d.measure(&id, "2024-08-20", "7.4", &["--muac", "12.5"]);
+    assert_eq!(normal["lila_cat"], "lila_normal");
+    d.cmd()
+        .args([
+            "measure",
+            &id,
+            "--date",
+            "2024-09-20",
+            "--weight",
+            "7.5",
+            "--muac",
+            "11.0",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Gizi buruk (LiLA < 11,5 cm)")
+                .and(predicate::str::contains("perlu ditindaklanjuti")),
+        );
+    // Under 6 months the cut-offs do not apply.
+    let baby = d.add_child("Bayi", "L", "2024-05-01", "Wati");
+    let v = d.measure(&baby, "2024-08-01", "5.5", &["--muac", "11.0"]);
+    assert_eq!(v["lila_cat"], Value::Null);
+}

@@ -566,7 +566,7 @@ pub fn show(args: &ChildShowArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
                     "posyandu": m.input.posyandu,
                     "by": m.input.by,
                     "voided": m.void.as_ref().map(|v| json!({"reason": v.reason, "by": v.by, "at_ms": v.at_ms})),
-                    "assessment": report::assessment_json(&a.growth, a.weight_gain.as_ref()),
+                    "assessment": report::assessment_json(a),
                 })
             })
             .collect();
@@ -685,7 +685,7 @@ pub fn show(args: &ChildShowArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
         write!(
             out,
             "{}",
-            report::assessment_text(&a.growth, a.weight_gain.as_ref(), lang)
+            report::assessment_text(a, lang)
                 .replace("\n  ", "\n    ")
                 .replacen("  ", "    ", 1)
         )?;

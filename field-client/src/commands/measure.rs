@@ -149,7 +149,7 @@ fn measure(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Re
         anyhow::bail!("measurement {mid} missing after saving");
     };
     if ctx.json {
-        let mut v = report::assessment_json(&a.growth, a.weight_gain.as_ref());
+        let mut v = report::assessment_json(a);
         v["id"] = json!(mid.to_string());
         v["child_id"] = json!(child_id.to_string());
         v["date"] = json!(date.to_string());
@@ -171,11 +171,7 @@ fn measure(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Re
         a.growth.age_days,
         lang.pick("hari", "days")
     )?;
-    write!(
-        out,
-        "{}",
-        report::assessment_text(&a.growth, a.weight_gain.as_ref(), lang)
-    )?;
+    write!(out, "{}", report::assessment_text(a, lang))?;
     if a.growth.implausible() {
         writeln!(
             out,
@@ -188,6 +184,7 @@ fn measure(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Re
     }
     if a.growth.is_stunted()
         || a.growth.is_wasted()
+        || a.muac.is_some_and(|m| m.is_alarm())
         || a.weight_gain
             .as_ref()
             .is_some_and(report::gain_needs_attention)
