@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 use chrono::NaiveDate;
-use field_client::store::Store;
+use field_client::store::{Device, Store};
 use sync_protocol::{
-    ChildDocument, ChildId, Grams, MeasurementId, MeasurementInput, Millimetres, Profile,
+    ChildDocument, ChildId, Grams, MeasurementId, MeasurementInput, Millimetres, Position, Profile,
 };
 
 use crate::data::{self, Rng};
@@ -125,6 +125,27 @@ impl MeasureResult {
     }
 }
 
+/// A weighing with length, as `tumbuh measure` records it (same limits).
+fn weighing(
+    date: NaiveDate,
+    kg: f64,
+    cm: f64,
+    position: Position,
+    device: &Device,
+) -> anyhow::Result<MeasurementInput> {
+    Ok(MeasurementInput {
+        date,
+        weight: Some(Grams::from_kg(kg, 60.0)?),
+        length: Some(Millimetres::from_cm(cm, 38.0, 150.0)?),
+        position: Some(position),
+        muac: None,
+        head: None,
+        oedema: false,
+        posyandu: device.posyandu.clone(),
+        by: device.kader.clone(),
+    })
+}
+
 fn name(rng: &mut Rng) -> String {
     format!("{} {}", rng.pick(&FIRST_NAMES), rng.pick(&LAST_NAMES))
 }
@@ -187,17 +208,7 @@ fn fill(
                     let (kg, cm, position) = child
                         .values_on(date, rng)
                         .context("no WHO row for a generated child")?;
-                    let input = MeasurementInput {
-                        date,
-                        weight: Some(Grams((kg * 1000.0).round() as u32)),
-                        length: Some(Millimetres((cm * 10.0).round() as u32)),
-                        position: Some(position),
-                        muac: None,
-                        head: None,
-                        oedema: false,
-                        posyandu: device.posyandu.clone(),
-                        by: device.kader.clone(),
-                    };
+                    let input = weighing(date, kg, cm, position, &device)?;
                     doc.add_measurement(MeasurementId::new(), &input, now_ms)?;
                 }
                 w.save_child(&mut doc, &[], now_ms)?;
@@ -251,7 +262,7 @@ fn breakdown_once(
     child: &BenchChild,
     date: NaiveDate,
     rng: &mut Rng,
-) -> anyhow::Result<[f64; 9]> {
+) -> anyhow::Result<[f64; 8]> {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let (kg, cm, position) = child
         .values_on(date, rng)
@@ -265,34 +276,21 @@ fn breakdown_once(
     let id = store.resolve_child(&child.id.to_string())?;
     let resolve = t.elapsed();
     let device = store.device().clone();
-    let (mut load, mut add, mut save, mut hydrate) = Default::default();
+    let (mut load, mut add, mut save) = Default::default();
     let t = Instant::now();
     let saved = store.write(|w| -> anyhow::Result<sync_protocol::Child> {
         let t = Instant::now();
         let mut doc = w.load_child(id)?;
         let _birth = doc.child()?.profile.birth_date;
         load = t.elapsed();
-        let input = MeasurementInput {
-            date,
-            weight: Some(Grams::from_kg(kg, 60.0)?),
-            length: Some(Millimetres::from_cm(cm, 38.0, 150.0)?),
-            position: Some(position),
-            muac: None,
-            head: None,
-            oedema: false,
-            posyandu: device.posyandu.clone(),
-            by: device.kader.clone(),
-        };
+        let input = weighing(date, kg, cm, position, &device)?;
         let t = Instant::now();
         let heads = doc.heads();
         doc.add_measurement(MeasurementId::new(), &input, now_ms)?;
         add = t.elapsed();
         let t = Instant::now();
-        w.save_child(&mut doc, &heads, now_ms)?;
+        let c = w.save_child(&mut doc, &heads, now_ms)?;
         save = t.elapsed();
-        let t = Instant::now();
-        let c = doc.child()?;
-        hydrate = t.elapsed();
         Ok(c)
     })?;
     let write_total = t.elapsed();
@@ -303,27 +301,25 @@ fn breakdown_once(
     let t = Instant::now();
     drop(store);
     let close = t.elapsed();
-    let commit = write_total.saturating_sub(load + add + save + hydrate);
+    let commit = write_total.saturating_sub(load + add + save);
     Ok([
         ms(open),
         ms(resolve),
         ms(load),
         ms(add),
         ms(save),
-        ms(hydrate),
         ms(commit),
         ms(assess),
         ms(close),
     ])
 }
 
-const PHASES: [&str; 9] = [
+const PHASES: [&str; 8] = [
     "Store::open (open, pragmas, migrate check)",
     "resolve_child (id prefix, index range)",
     "load_child + child() (read changes, Automerge load)",
     "add_measurement (Automerge change)",
     "save_child (insert change, hydrate, project rows)",
-    "doc.child() after save",
     "COMMIT (WAL, synchronous=FULL → fsync)",
     "assess_child",
     "close connection (WAL checkpoint)",
@@ -353,11 +349,7 @@ pub fn run(
         thousands(n_children as f64)
     );
     let tumbuh = sys::tumbuh_binary()?;
-    let base = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
-    let tmp = tempfile::Builder::new()
-        .prefix("tumbuh-bench-measure-")
-        .tempdir_in(&base)
-        .with_context(|| format!("cannot create a temporary folder in {}", base.display()))?;
+    let tmp = sys::scratch_dir(dir, "tumbuh-bench-measure-")?;
     let fs = sys::fs_type(tmp.path());
     let db = tmp.path().join("tumbuh.db");
     println!("binary: {}", tumbuh.display());

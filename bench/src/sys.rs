@@ -53,6 +53,16 @@ impl Machine {
     }
 }
 
+/// A temporary folder named `prefix…` in `dir` (default: the system's),
+/// removed when dropped. The disk matters: fsync speed differs per device.
+pub fn scratch_dir(dir: Option<&Path>, prefix: &str) -> anyhow::Result<tempfile::TempDir> {
+    let base = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(&base)
+        .with_context(|| format!("cannot create a temporary folder in {}", base.display()))
+}
+
 /// The file system type (from /proc/mounts) of the mount holding `path`.
 pub fn fs_type(path: &Path) -> String {
     let Ok(mounts) = std::fs::read_to_string("/proc/mounts") else {

@@ -158,11 +158,7 @@ pub fn run(rows: usize, repeat: usize, dir: Option<&Path>, seed: u64) -> anyhow:
     println!("== zscore-csv: `tumbuh zscore` on a generated CSV ==");
     let tumbuh = sys::tumbuh_binary()?;
     let method = RssMethod::detect();
-    let base = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
-    let tmp = tempfile::Builder::new()
-        .prefix("tumbuh-bench-csv-")
-        .tempdir_in(&base)
-        .with_context(|| format!("cannot create a temporary folder in {}", base.display()))?;
+    let tmp = sys::scratch_dir(dir, "tumbuh-bench-csv-")?;
     let fs = sys::fs_type(tmp.path());
     println!("binary: {}", tumbuh.display());
     println!(

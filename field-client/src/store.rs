@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use automerge::ChangeHash;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sync_protocol::{ChildDocument, ChildId, DeviceId, DocumentError, MeasurementId};
+use sync_protocol::{Child, ChildDocument, ChildId, DeviceId, DocumentError, MeasurementId};
 use thiserror::Error;
 
 use crate::projection;
@@ -419,13 +419,14 @@ impl Writer<'_> {
     }
 
     /// Stores the changes `doc` made after `heads_before` and refreshes the
-    /// derived rows of that child.
+    /// derived rows of that child. Returns the record as saved, so callers
+    /// need not read the document again.
     pub fn save_child(
         &mut self,
         doc: &mut ChildDocument,
         heads_before: &[ChangeHash],
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Child, StoreError> {
         let child_id = doc.id().to_string();
         {
             let mut insert = self.tx.prepare_cached(
@@ -449,6 +450,6 @@ impl Writer<'_> {
             source,
         })?;
         projection::project(&self.tx, &child, conflicts.len())?;
-        Ok(())
+        Ok(child)
     }
 }

@@ -433,9 +433,10 @@ pub fn edit(args: &ChildEditArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
         .map_err(|e| ctx.store_error(e))?;
     let (profile, warnings) = store.write(|w| -> anyhow::Result<(Profile, Vec<String>)> {
         let mut doc = w.load_child(id)?;
-        let mut profile = doc.child()?.profile;
+        let current = doc.child()?;
+        let mut profile = current.profile.clone();
         apply(&mut profile, &edits);
-        for m in doc.child()?.valid_measurements() {
+        for m in current.valid_measurements() {
             if m.input.date < profile.birth_date {
                 return Err(user_error(
                     format!(

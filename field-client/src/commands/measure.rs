@@ -140,8 +140,7 @@ fn measure(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Re
         };
         let heads = doc.heads();
         doc.add_measurement(mid, &input, ctx.now_ms)?;
-        w.save_child(&mut doc, &heads, ctx.now_ms)?;
-        Ok(doc.child()?)
+        Ok(w.save_child(&mut doc, &heads, ctx.now_ms)?)
     })?;
     tracing::info!(child = %child_id, measurement = %mid, "measurement recorded");
     let assessments = assess_child(&child);
