@@ -38,6 +38,51 @@ pub enum Command {
     Measure(MeasureArgs),
     /// Compute WHO z-scores for a CSV file (batch mode for analysts).
     Zscore(ZscoreArgs),
+    /// Sign in to the Tumbuh server with the enrolment token from the district.
+    Login(LoginArgs),
+    /// Send what was recorded offline and receive the area's updates.
+    Sync(SyncArgs),
+    /// What waits to be sent, and when the last sync succeeded.
+    Status,
+    /// Sync by file where there is no signal at all.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The server address, e.g. https://tumbuh.dinkes.example.go.id
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    /// The enrolment token printed by `tumbuh-server device add`.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "TUMBUH_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Give up retrying after this many seconds (nothing is lost; sync again later).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Write everything the server has not acknowledged into FILE.
+    Export {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Apply the server's reply bundle.
+    Import {
+        #[arg(value_name = "REPLY")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! - [`store`]: the local SQLite store (Automerge changes + derived tables).
 //! - [`projection`]: derived rows (z-scores, N/T) from a child's document.
 //! - [`commands`]: one module per command; [`cli`] is the clap definition.
+//! - [`sync`]: sync with the server (HTTP and file bundles).
 //! - [`batch`]: the streaming CSV z-score calculator.
 //! - [`report`], [`chart`]: how results are shown; [`i18n`]: Indonesian/English.
 
@@ -16,6 +17,7 @@ pub mod i18n;
 pub mod projection;
 pub mod report;
 pub mod store;
+pub mod sync;
 
 use std::path::PathBuf;
 

@@ -7,7 +7,7 @@
 //! can change every later N/T status).
 
 use rusqlite::{Connection, params};
-use sync_protocol::{Child, assess_child};
+use sync_protocol::{Child, assess_child, latest_status};
 
 /// Replaces the derived rows of `child`.
 pub fn project(conn: &Connection, child: &Child, conflicts: usize) -> Result<(), rusqlite::Error> {
@@ -15,15 +15,7 @@ pub fn project(conn: &Connection, child: &Child, conflicts: usize) -> Result<(),
     let p = &child.profile;
     let assessments = assess_child(child);
     // The latest valid measurement with a length decides "stunted".
-    let last_with_haz = child
-        .measurements
-        .iter()
-        .zip(&assessments)
-        .filter(|(m, _)| m.void.is_none())
-        .filter_map(|(m, a)| a.growth.haz.map(|z| (m.input.date, z, a.growth.tbu)))
-        .next_back();
-    let last_measured = child.valid_measurements().map(|m| m.input.date).next_back();
-    let stunted = last_with_haz.is_some_and(|(_, z, _)| !z.implausible && z.centi < -200);
+    let latest = latest_status(child, &assessments);
     conn.execute("DELETE FROM measurements WHERE child_id = ?1", [&id])?;
     conn.execute(
         "INSERT INTO children (id, name, name_norm, sex, birth_date, mother_name, nik, no_kk, mother_nik,
@@ -51,10 +43,10 @@ pub fn project(conn: &Connection, child: &Child, conflicts: usize) -> Result<(),
             p.rw,
             p.address,
             p.posyandu,
-            last_measured.map(|d| d.to_string()),
-            last_with_haz.map(|(_, z, _)| z.centi),
-            last_with_haz.and_then(|(_, _, c)| c).map(|c| c.code()),
-            stunted,
+            latest.last_measured.map(|d| d.to_string()),
+            latest.last_haz.map(|(z, _)| z),
+            latest.last_haz.and_then(|(_, c)| c).map(|c| c.code()),
+            latest.stunted,
             conflicts as i64,
         ],
     )?;

@@ -21,7 +21,8 @@ use crate::projection;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts how many
 /// ran. Append only: a shipped migration is never edited.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE device (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     device_id   TEXT NOT NULL,
@@ -84,7 +85,35 @@ CREATE TABLE measurements (
 );
 CREATE INDEX measurements_by_child ON measurements (child_id, date);
 CREATE INDEX measurements_by_date ON measurements (date);
-"#];
+"#,
+    r#"
+-- Sync (migration 2). The server this device syncs with, and where it stands.
+CREATE TABLE server (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    url             TEXT NOT NULL,
+    token           TEXT NOT NULL,
+    enrolment       TEXT NOT NULL,
+    role            TEXT NOT NULL,
+    scope           TEXT NOT NULL,
+    cursor          INTEGER NOT NULL DEFAULT 0,
+    snapshot_upto   INTEGER NOT NULL DEFAULT 0,
+    snapshot_after  TEXT,
+    snapshot_done   INTEGER NOT NULL DEFAULT 0,
+    last_sync_at    INTEGER,
+    last_attempt_at INTEGER,
+    last_error      TEXT
+);
+-- Why the server refused a change (it stays here, out of the outbox).
+ALTER TABLE changes ADD COLUMN rejected TEXT;
+CREATE INDEX changes_outbox ON changes (child_id, seq) WHERE synced = 0;
+-- Bundles written by `tumbuh bundle export`, to match their replies.
+CREATE TABLE bundle_exports (
+    batch       BLOB PRIMARY KEY,
+    seqs        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+"#,
+];
 
 /// What can go wrong with the local store.
 #[derive(Debug, Error)]
@@ -407,7 +436,7 @@ pub struct Writer<'a> {
     device: &'a Device,
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
     /// This device.
     pub fn device(&self) -> &Device {
         self.device
@@ -416,6 +445,111 @@ impl Writer<'_> {
     /// Loads a child's document inside the transaction.
     pub fn load_child(&self, id: ChildId) -> Result<ChildDocument, StoreError> {
         load_child(&self.tx, self.device, id)
+    }
+
+    /// The transaction, for the sync bookkeeping in [`crate::sync`].
+    pub(crate) fn tx(&self) -> &rusqlite::Transaction<'a> {
+        &self.tx
+    }
+
+    /// Stores changes received from the server (marked as synced) and
+    /// refreshes the derived rows of the child. Returns how many were new.
+    pub fn apply_remote(
+        &mut self,
+        child: ChildId,
+        changes: &[&[u8]],
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
+        let child_id = child.to_string();
+        let mut new = 0;
+        {
+            let mut insert = self.tx.prepare_cached(
+                "INSERT OR IGNORE INTO changes (child_id, hash, bytes, made_at, synced) VALUES (?1, ?2, ?3, ?4, 1)",
+            )?;
+            for bytes in changes {
+                let change = automerge::Change::from_bytes(bytes.to_vec()).map_err(|e| {
+                    StoreError::Document {
+                        child,
+                        source: DocumentError::Invalid {
+                            field: "change".into(),
+                            reason: e.to_string(),
+                        },
+                    }
+                })?;
+                new +=
+                    insert.execute(params![child_id, change.hash().0.as_slice(), bytes, now_ms])?;
+            }
+        }
+        if new > 0 {
+            self.reproject(child)?;
+        }
+        Ok(new)
+    }
+
+    /// Stores every change of a whole document received in a snapshot.
+    pub fn apply_document(
+        &mut self,
+        child: ChildId,
+        bytes: &[u8],
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
+        let mut doc = ChildDocument::load(self.device.id.actor(), bytes)
+            .map_err(|source| StoreError::Document { child, source })?;
+        if doc.id() != child {
+            return Err(StoreError::Document {
+                child,
+                source: DocumentError::Invalid {
+                    field: "id".into(),
+                    reason: format!("the snapshot holds child {} under {child}", doc.id()),
+                },
+            });
+        }
+        let child_id = child.to_string();
+        let known: i64 = self.tx.query_row(
+            "SELECT count(*) FROM changes WHERE child_id = ?1",
+            [&child_id],
+            |r| r.get(0),
+        )?;
+        let mut new = 0;
+        {
+            let mut insert = self.tx.prepare_cached(
+                "INSERT OR IGNORE INTO changes (child_id, hash, bytes, made_at, synced) VALUES (?1, ?2, ?3, ?4, 1)",
+            )?;
+            for change in doc.changes_since(&[]) {
+                new += insert.execute(params![
+                    child_id,
+                    change.hash.0.as_slice(),
+                    change.bytes,
+                    now_ms
+                ])?;
+            }
+        }
+        if known == 0 {
+            // Nothing of this child was here: the snapshot is the whole record.
+            let record = doc
+                .child()
+                .map_err(|source| StoreError::Document { child, source })?;
+            let conflicts = doc
+                .conflicts()
+                .map_err(|source| StoreError::Document { child, source })?;
+            projection::project(&self.tx, &record, conflicts.len())?;
+        } else if new > 0 {
+            self.reproject(child)?;
+        }
+        Ok(new)
+    }
+
+    /// Rebuilds the derived rows of a child from its stored changes.
+    fn reproject(&mut self, child: ChildId) -> Result<(), StoreError> {
+        let doc = self.load_child(child)?;
+        let record = doc
+            .child()
+            .map_err(|source| StoreError::Document { child, source })?;
+        let conflicts = doc
+            .conflicts()
+            .map_err(|source| StoreError::Document { child, source })?;
+        projection::project(&self.tx, &record, conflicts.len())?;
+        Ok(())
     }
 
     /// Stores the changes `doc` made after `heads_before` and refreshes the

@@ -81,3 +81,31 @@ pub fn assess_child(child: &Child) -> Vec<MeasurementAssessment> {
         })
         .collect()
 }
+
+/// Where a child stands after its latest valid measurements: what lists and
+/// the "stunted" flag are built from, on the device and the server alike.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatestStatus {
+    /// Date of the latest valid measurement.
+    pub last_measured: Option<NaiveDate>,
+    /// Latest valid length/height-for-age z-score (centi-SD) and its category.
+    pub last_haz: Option<(i32, Option<growth::TbuCategory>)>,
+    /// That z-score is plausible and below −2 SD.
+    pub stunted: bool,
+}
+
+/// The [`LatestStatus`] of a child from its assessments (in record order).
+pub fn latest_status(child: &Child, assessments: &[MeasurementAssessment]) -> LatestStatus {
+    let last_with_haz = child
+        .measurements
+        .iter()
+        .zip(assessments)
+        .filter(|(m, _)| m.void.is_none())
+        .filter_map(|(_, a)| a.growth.haz.map(|z| (z, a.growth.tbu)))
+        .next_back();
+    LatestStatus {
+        last_measured: child.valid_measurements().map(|m| m.input.date).next_back(),
+        last_haz: last_with_haz.map(|(z, c)| (z.centi, c)),
+        stunted: last_with_haz.is_some_and(|(z, _)| !z.implausible && z.centi < -200),
+    }
+}

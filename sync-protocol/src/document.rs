@@ -325,8 +325,15 @@ impl ChildDocument {
                     .iter()
                     .filter_map(|(v, _)| v.as_str().map(str::to_string))
                     .collect();
+                values.sort();
                 values.dedup();
                 if values.len() > 1 {
+                    // The value Automerge shows by default comes first.
+                    if let Some(shown) = read_str(&self.doc, &self.profile, field.key())?
+                        && let Some(i) = values.iter().position(|v| *v == shown)
+                    {
+                        values[..=i].rotate_right(1);
+                    }
                     out.push(FieldConflict { field, values });
                 }
             }

@@ -12,16 +12,26 @@
 //! same way. Relational tables on either side are *derived* from these
 //! documents and can always be rebuilt from them.
 //!
+//! The sync protocol itself ([`wire`], [`bundle`], documented in
+//! `PROTOCOL.md`) is transport-independent: HTTP and file bundles carry the
+//! same framed messages.
+//!
 //! This crate does no I/O.
 
+pub mod area;
 pub mod assessment;
+pub mod bundle;
 pub mod document;
 pub mod error;
 pub mod ids;
 pub mod record;
 pub mod units;
+pub mod wire;
 
-pub use assessment::{MeasurementAssessment, assess_child, growth_input};
+pub use area::{AreaCode, AreaError, AreaLevel, Scope};
+pub use assessment::{
+    LatestStatus, MeasurementAssessment, assess_child, growth_input, latest_status,
+};
 pub use document::{ChildDocument, DocumentChange, FieldConflict, SCHEMA_VERSION};
 pub use error::DocumentError;
 pub use ids::{ChildId, DeviceId, IdParseError, MeasurementId};

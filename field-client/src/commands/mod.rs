@@ -6,6 +6,7 @@ mod child;
 mod init;
 mod measure;
 mod search;
+mod sync;
 mod zscore;
 
 use std::io::Write;
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::cli::{ChildCommand, Cli, Command};
+use crate::cli::{BundleCommand, ChildCommand, Cli, Command};
 use crate::i18n::{Lang, user_error};
 use crate::store::{Failpoint, Store};
 
@@ -90,5 +91,10 @@ pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Search(args) => search::run(&args, ctx, out),
         Command::Measure(args) => measure::run(&args, ctx, out),
         Command::Zscore(args) => zscore::run(&args, ctx, out),
+        Command::Login(args) => sync::login(&args, ctx, out),
+        Command::Sync(args) => sync::sync(&args, ctx, out),
+        Command::Status => sync::status(ctx, out),
+        Command::Bundle(BundleCommand::Export { file }) => sync::bundle_export(&file, ctx, out),
+        Command::Bundle(BundleCommand::Import { file }) => sync::bundle_import(&file, ctx, out),
     }
 }

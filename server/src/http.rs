@@ -1,0 +1,344 @@
+//! The HTTP API (axum): the sync endpoints that carry framed protocol
+//! messages, and the JSON read API.
+//!
+//! Every endpoint but `/v1/health` needs `Authorization: Bearer <token>`;
+//! the token's enrolment decides what the caller may see and write. Storage
+//! calls run on tokio's blocking pool.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use sync_protocol::wire::{self, Message, PROTOCOL_VERSION};
+use sync_protocol::{AreaCode, ChildId, DeviceId, Scope};
+
+use crate::storage::{Enrolment, Storage, StorageError};
+use crate::worker::Kick;
+
+/// The media type of framed sync messages.
+pub const SYNC_MEDIA_TYPE: &str = "application/vnd.tumbuh.sync";
+
+/// Limits applied to requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body accepted (compressed).
+    pub max_body_bytes: usize,
+    /// Largest decompressed message.
+    pub max_message_bytes: usize,
+    /// Largest page of changes sent back.
+    pub max_page_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 16 << 20,
+            max_message_bytes: wire::MAX_MESSAGE_BYTES,
+            max_page_bytes: 4 << 20,
+        }
+    }
+}
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub projection: Kick,
+    pub limits: Limits,
+}
+
+/// An error answer: a status and a message in JSON (`{"error": …}`).
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::OutOfScope(_) => ApiError::new(StatusCode::FORBIDDEN, e.to_string()),
+            StorageError::NoSuchDevice(_) => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            _ => {
+                tracing::error!(error = %e, "storage error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal storage error")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
+    }
+}
+
+/// Runs a storage call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "worker failed"))?
+        .map_err(ApiError::from)
+}
+
+/// The authenticated caller.
+pub struct Caller(pub Enrolment);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "missing token: send `Authorization: Bearer <token>`",
+                )
+            })?;
+        let hash = crate::token::hash(token);
+        let storage = state.storage.clone();
+        let who = blocking(move || storage.authenticate(&hash)).await?;
+        who.map(Caller).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unknown or revoked token: ask the district admin for a new enrolment",
+            )
+        })
+    }
+}
+
+/// The router with every endpoint.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/login", post(login))
+        .route("/v1/sync", post(sync))
+        .route("/v1/snapshot", post(snapshot))
+        .route("/v1/repair", post(repair))
+        .route("/v1/children", get(children))
+        .route("/v1/children/{id}", get(child))
+        .route("/v1/docs/{id}", get(document))
+        .route("/v1/conflicts", get(conflicts))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "protocol": PROTOCOL_VERSION }))
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginRequest {
+    /// The field device's id (its Automerge actor).
+    device_id: String,
+}
+
+#[derive(Debug, Serialize)]
+struct LoginResponse {
+    enrolment: Enrolment,
+    protocol: u8,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let actor: DeviceId = req
+        .device_id
+        .parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("device_id: {e}")))?;
+    let storage = state.storage.clone();
+    let id = who.id;
+    blocking(move || storage.bind_actor(id, actor)).await?;
+    Ok(Json(LoginResponse {
+        enrolment: Enrolment {
+            actor: Some(actor.to_string()),
+            ..who
+        },
+        protocol: PROTOCOL_VERSION,
+    }))
+}
+
+fn decode_body<M: Message>(body: &[u8], limits: &Limits) -> Result<M, ApiError> {
+    wire::decode(body, limits.max_message_bytes)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))
+}
+
+fn framed<M: Message>(message: &M) -> Result<Response, ApiError> {
+    let bytes = wire::encode(message)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, SYNC_MEDIA_TYPE)], bytes).into_response())
+}
+
+fn page_bytes(requested: u32, limits: &Limits) -> usize {
+    match requested {
+        0 => wire::DEFAULT_PAGE_BYTES as usize,
+        n => (n as usize).min(limits.max_page_bytes),
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+async fn sync(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: wire::SyncRequest = decode_body(&body, &state.limits)?;
+    let page = page_bytes(request.max_page_bytes, &state.limits);
+    let storage = state.storage.clone();
+    let uploaded = !request.upload.is_empty();
+    let response = blocking(move || storage.sync(&who, &request, page, now_ms())).await?;
+    if uploaded {
+        state.projection.kick();
+    }
+    framed(&response)
+}
+
+async fn snapshot(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: wire::SnapshotRequest = decode_body(&body, &state.limits)?;
+    let page = page_bytes(request.max_page_bytes, &state.limits);
+    let storage = state.storage.clone();
+    let response = blocking(move || storage.snapshot(&who, &request, page)).await?;
+    framed(&response)
+}
+
+async fn repair(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: wire::RepairRequest = decode_body(&body, &state.limits)?;
+    let storage = state.storage.clone();
+    let response = blocking(move || storage.repair(&who, &request)).await?;
+    framed(&response)
+}
+
+#[derive(Debug, Deserialize)]
+struct ChildrenQuery {
+    area: Option<String>,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn children(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Query(q): Query<ChildrenQuery>,
+) -> Result<Response, ApiError> {
+    let area = q
+        .area
+        .as_deref()
+        .map(AreaCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("area: {e}")))?;
+    if let Some(a) = &area
+        && !overlaps(&who.scope, a)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("area {a} is outside your area ({})", who.scope.to_text()),
+        ));
+    }
+    let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
+    let storage = state.storage.clone();
+    let scope = who.scope.clone();
+    let rows = blocking(move || storage.children(&scope, area.as_ref(), q.after.as_deref(), limit))
+        .await?;
+    let next = (rows.len() == limit).then(|| rows.last().map(|r| r.id.clone()));
+    Ok(Json(serde_json::json!({ "children": rows, "next": next.flatten() })).into_response())
+}
+
+/// Whether `area` and the scope share any child: the area lies in the scope
+/// or a scope area lies inside it.
+fn overlaps(scope: &Scope, area: &AreaCode) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Areas(areas) => areas.iter().any(|s| area.within(s) || s.within(area)),
+    }
+}
+
+fn parse_child(id: &str) -> Result<ChildId, ApiError> {
+    id.parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("child id: {e}")))
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("no child {id} in your area"))
+}
+
+async fn child(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let child_id = parse_child(&id)?;
+    let storage = state.storage.clone();
+    let detail = blocking(move || storage.child(child_id)).await?;
+    match detail {
+        // Out of scope answers like absent: it does not reveal that the id exists.
+        Some(d) if who.scope.contains(&d.summary.posyandu) => Ok(Json(d).into_response()),
+        _ => Err(not_found(&id)),
+    }
+}
+
+async fn document(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let child_id = parse_child(&id)?;
+    let storage = state.storage.clone();
+    let doc = blocking(move || storage.document(child_id)).await?;
+    match doc {
+        Some((area, bytes)) if who.scope.contains(&area) => {
+            Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+        }
+        _ => Err(not_found(&id)),
+    }
+}
+
+async fn conflicts(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Response, ApiError> {
+    let storage = state.storage.clone();
+    let rows = blocking(move || storage.conflicts(&who.scope)).await?;
+    Ok(Json(serde_json::json!({ "conflicts": rows })).into_response())
+}

@@ -1,0 +1,58 @@
+//! The Tumbuh central server.
+//!
+//! Field devices sync here: they upload the Automerge changes they made
+//! offline and receive the changes of their area ([`http`], with the protocol
+//! of `sync-protocol`). Changes are stored as they arrive ([`storage`]);
+//! a background worker ([`worker`]) keeps a relational projection with WHO
+//! z-scores ([`projection`]) up to date for the read API and the district's
+//! work. Devices are enrolled with tokens ([`token`], [`enrol`]); sync by
+//! file goes through [`bundle`].
+//!
+//! The binary `tumbuh-server` (`main.rs`) is a thin shell over [`serve`] and
+//! the admin commands.
+
+pub mod bundle;
+pub mod enrol;
+pub mod http;
+pub mod projection;
+pub mod storage;
+pub mod token;
+pub mod worker;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use http::Limits;
+pub use storage::sqlite::SqliteStorage;
+pub use storage::{Role, Storage, StorageError};
+
+/// The HTTP application over `storage`. `projection` is woken after uploads.
+pub fn app(storage: Arc<dyn Storage>, projection: worker::Kick, limits: Limits) -> Router {
+    http::router(http::AppState {
+        storage,
+        projection,
+        limits,
+    })
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes the
+/// requests in flight and stops the projection worker.
+pub async fn serve(
+    listener: TcpListener,
+    storage: Arc<dyn Storage>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let worker = worker::ProjectionWorker::start(storage.clone());
+    let router = app(storage, worker.kick_handle(), limits);
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    tokio::task::spawn_blocking(move || worker.stop())
+        .await
+        .ok();
+    result
+}

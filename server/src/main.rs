@@ -1,0 +1,321 @@
+//! `tumbuh-server`: the central server binary. Parses the command line and
+//! hands over to the library; every command that uses the database takes
+//! `--db` (env `TUMBUH_SERVER_DB`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use sync_protocol::{AreaCode, Scope};
+use tumbuh_server::{Limits, Role, SqliteStorage, Storage, bundle, enrol};
+
+/// Tumbuh central server: sync for field devices, area-scoped, with WHO z-scores.
+#[derive(Debug, Parser)]
+#[command(name = "tumbuh-server", version, propagate_version = true)]
+struct Cli {
+    /// The server database (created on first start).
+    #[arg(
+        long,
+        global = true,
+        env = "TUMBUH_SERVER_DB",
+        value_name = "PATH",
+        default_value = "tumbuh-server.db"
+    )]
+    db: PathBuf,
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: String,
+    },
+    /// Enrol and list devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// List open conflicts (fields two devices set to different values).
+    Conflicts,
+    /// Sync by file: import a device's bundle and write the reply.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+    /// Counts: children, changes, projection backlog, devices.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Enrol a device and print its token (shown once).
+    Add {
+        /// kader, bidan, puskesmas, district or admin.
+        #[arg(long)]
+        role: Role,
+        /// Area code(s): a posyandu (kader), desa (bidan), desa list (puskesmas,
+        /// comma-separated or repeated), kabupaten (district).
+        #[arg(
+            long,
+            value_name = "CODE",
+            required_unless_present = "all_areas",
+            value_delimiter = ','
+        )]
+        area: Vec<String>,
+        /// Admin only: every area.
+        #[arg(long)]
+        all_areas: bool,
+        /// A name to recognise the device by (e.g. the kader's name).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List enrolled devices.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum BundleCommand {
+    /// Import a device's bundle and write the reply bundle for it.
+    Import {
+        /// The bundle file from `tumbuh bundle export`.
+        file: PathBuf,
+        /// Where to write the reply (give it back to the device).
+        #[arg(long, value_name = "REPLY")]
+        reply: PathBuf,
+    },
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TUMBUH_SERVER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(cli: &Cli) -> anyhow::Result<Arc<SqliteStorage>> {
+    let storage = SqliteStorage::open(&cli.db)
+        .with_context(|| format!("cannot open the server database {}", cli.db.display()))?;
+    Ok(Arc::new(storage))
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve { listen } => serve(&cli, listen),
+        Command::Device(DeviceCommand::Add {
+            role,
+            area,
+            all_areas,
+            name,
+        }) => {
+            let storage = open(&cli)?;
+            let scope = if *all_areas {
+                if *role != Role::Admin {
+                    bail!("--all-areas is for admin only");
+                }
+                Scope::All
+            } else {
+                Scope::Areas(
+                    area.iter()
+                        .map(|a| AreaCode::parse(a))
+                        .collect::<Result<Vec<_>, _>>()?,
+                )
+            };
+            role.check_scope(&scope).map_err(anyhow::Error::msg)?;
+            let (device, token) = enrol::enrol(storage.as_ref(), *role, scope, name, now_ms())?;
+            if cli.json {
+                print_json(&serde_json::json!({ "token": token, "device": device }))?;
+            } else {
+                println!(
+                    "enrolled {} device {} ({}), area {}",
+                    device.role.code(),
+                    device.id,
+                    if device.name.is_empty() {
+                        "-"
+                    } else {
+                        &device.name
+                    },
+                    device.scope.to_text()
+                );
+                println!("token (shown once; give it to the device for `tumbuh login`):");
+                println!("{token}");
+            }
+            Ok(())
+        }
+        Command::Device(DeviceCommand::List) => {
+            let devices = open(&cli)?.devices()?;
+            if cli.json {
+                return print_json(&devices);
+            }
+            for d in devices {
+                println!(
+                    "{}  {:<9} {:<30} {}",
+                    d.id,
+                    d.role.code(),
+                    d.scope.to_text(),
+                    d.name
+                );
+            }
+            Ok(())
+        }
+        Command::Conflicts => {
+            let conflicts = open(&cli)?.conflicts(&Scope::All)?;
+            if cli.json {
+                return print_json(&serde_json::json!({ "conflicts": conflicts }));
+            }
+            if conflicts.is_empty() {
+                println!("no open conflicts");
+            }
+            for c in conflicts {
+                println!(
+                    "child {} (posyandu {}): {} = {}",
+                    c.child_id,
+                    c.posyandu,
+                    c.field,
+                    c.values.join(" | ")
+                );
+            }
+            Ok(())
+        }
+        Command::Bundle(BundleCommand::Import { file, reply }) => {
+            let storage = open(&cli)?;
+            let bytes = std::fs::read(file)
+                .with_context(|| format!("cannot read bundle {}", file.display()))?;
+            let done = bundle::import(storage.as_ref(), &bytes, now_ms())
+                .with_context(|| format!("bundle {} refused", file.display()))?;
+            write_atomically(reply, &done.reply)?;
+            // Bring the projection up to date before returning: the command
+            // runs without the server's worker.
+            while storage.project_pending(256)? > 0 {}
+            let stored = done
+                .response
+                .acks
+                .iter()
+                .filter(|a| matches!(a, sync_protocol::wire::Ack::Stored))
+                .count();
+            let rejected = done.response.acks.len() - stored;
+            let sent: usize = done.response.feed.iter().map(|g| g.changes.len()).sum();
+            if cli.json {
+                print_json(&serde_json::json!({
+                    "device": done.device.id, "received": stored, "rejected": rejected,
+                    "sent": sent, "more": done.response.more, "reply": reply,
+                }))?;
+            } else {
+                println!(
+                    "bundle from device {}: {stored} changes acknowledged, {rejected} rejected; reply with {sent} changes written to {}",
+                    done.device.id,
+                    reply.display()
+                );
+                if done.response.more {
+                    println!(
+                        "more changes wait for this device: import its next bundle to send them"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Status => {
+            let stats = open(&cli)?.stats()?;
+            if cli.json {
+                return print_json(&stats);
+            }
+            println!(
+                "{} children, {} changes (last #{}), {} devices, {} children waiting for projection",
+                stats.children,
+                stats.changes,
+                stats.last_seq,
+                stats.devices,
+                stats.pending_projection
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Writes a file via a temporary file and rename, so a crash never leaves
+/// half a file under the final name.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn serve(cli: &Cli, listen: &str) -> anyhow::Result<()> {
+    let storage = open(cli)?;
+    let admin = enrol::ensure_admin(storage.as_ref(), now_ms())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        if cli.json {
+            print_json(&serde_json::json!({
+                "listening": format!("http://{addr}"), "db": cli.db, "admin_token": admin,
+            }))?;
+        } else {
+            println!(
+                "tumbuh-server listening on http://{addr} (database {})",
+                cli.db.display()
+            );
+            if let Some(token) = &admin {
+                println!("admin token (shown once, keep it safe): {token}");
+            }
+            std::io::stdout().flush()?;
+        }
+        tumbuh_server::serve(listener, storage, Limits::default(), shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

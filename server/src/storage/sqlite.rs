@@ -1,0 +1,947 @@
+//! The embedded default storage: one SQLite file (WAL, `synchronous=FULL`).
+//!
+//! Tables, by role:
+//! - `changes`: every Automerge change received, numbered by `seq` (the
+//!   feed's monotonic sequence), unique by hash. Source of truth; append-only.
+//! - `child_index`: one row per child, written in the same transaction as its
+//!   changes: the child's area (for scope checks and the feed), its change
+//!   digest (for checksums) and how far its projection has caught up.
+//! - `documents`: a saved Automerge document per child (the "snapshot" that
+//!   first syncs download and the projection loads from), refreshed by the
+//!   projection when enough new changes accumulated.
+//! - `children`, `measurements`, `conflicts`: the projection, derived.
+//! - `devices`, `batches`: enrolments and the batch keys seen.
+//!
+//! One writer connection behind a mutex (SQLite has one writer anyway) and a
+//! small pool of readers, so reads never wait for writes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use automerge::ActorId;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_bytes::ByteBuf;
+use sync_protocol::wire::{
+    Ack, ChildChanges, ChildDigest, ChildSnapshot, Digest, RepairRequest, RepairResponse,
+    ScopeChecksum, SnapshotRequest, SnapshotResponse, SyncRequest, SyncResponse, change_cost,
+};
+use sync_protocol::{AreaCode, AreaLevel, ChildDocument, ChildId, DeviceId, Scope};
+use uuid::Uuid;
+
+use super::{
+    ChildDetail, ChildSummary, Conflict, Enrolment, NewEnrolment, Role, Stats, Storage,
+    StorageError,
+};
+use crate::projection::{self, ProjectedChild};
+
+/// Schema migrations, applied in order (`PRAGMA user_version` counts them).
+/// Append only.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE devices (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    scope        TEXT NOT NULL,
+    token_hash   BLOB NOT NULL UNIQUE,
+    bundle_key   BLOB NOT NULL,
+    actor        TEXT,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER,
+    last_sync_at INTEGER
+);
+CREATE TABLE changes (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    child_id     TEXT NOT NULL,
+    hash         BLOB NOT NULL UNIQUE,
+    bytes        BLOB NOT NULL,
+    device       TEXT NOT NULL,
+    received_at  INTEGER NOT NULL
+);
+CREATE INDEX changes_by_child ON changes (child_id, seq);
+CREATE TABLE child_index (
+    child_id      TEXT PRIMARY KEY,
+    area          TEXT NOT NULL,
+    changes       INTEGER NOT NULL,
+    xor           INTEGER NOT NULL,
+    last_seq      INTEGER NOT NULL,
+    projected_seq INTEGER NOT NULL DEFAULT 0,
+    error         TEXT
+);
+CREATE INDEX child_index_by_area ON child_index (area);
+CREATE INDEX child_index_pending ON child_index (last_seq) WHERE projected_seq < last_seq;
+CREATE TABLE batches (
+    device       TEXT NOT NULL,
+    batch        BLOB NOT NULL,
+    received_at  INTEGER NOT NULL,
+    changes      INTEGER NOT NULL,
+    PRIMARY KEY (device, batch)
+) WITHOUT ROWID;
+CREATE TABLE documents (
+    child_id     TEXT PRIMARY KEY,
+    upto_seq     INTEGER NOT NULL,
+    bytes        BLOB NOT NULL
+);
+CREATE TABLE children (
+    id            TEXT PRIMARY KEY,
+    posyandu      TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    sex           TEXT NOT NULL,
+    birth_date    TEXT NOT NULL,
+    mother_name   TEXT NOT NULL,
+    nik           TEXT,
+    no_kk         TEXT,
+    mother_nik    TEXT,
+    father_name   TEXT,
+    rt            TEXT,
+    rw            TEXT,
+    address       TEXT,
+    last_measured TEXT,
+    last_haz      INTEGER,
+    last_tbu      TEXT,
+    stunted       INTEGER NOT NULL,
+    conflicts     INTEGER NOT NULL
+);
+CREATE INDEX children_by_posyandu ON children (posyandu);
+CREATE TABLE measurements (
+    id           TEXT PRIMARY KEY,
+    child_id     TEXT NOT NULL,
+    date         TEXT NOT NULL,
+    age_days     INTEGER NOT NULL,
+    weight_g     INTEGER,
+    length_mm    INTEGER,
+    position     TEXT,
+    muac_mm      INTEGER,
+    head_mm      INTEGER,
+    oedema       INTEGER NOT NULL,
+    void_reason  TEXT,
+    haz          INTEGER,
+    waz          INTEGER,
+    whz          INTEGER,
+    bmiz         INTEGER,
+    tbu          TEXT,
+    bbu          TEXT,
+    bbtb         TEXT,
+    imtu         TEXT,
+    implausible  INTEGER NOT NULL,
+    gain         TEXT
+);
+CREATE INDEX measurements_by_child ON measurements (child_id, date);
+CREATE TABLE conflicts (
+    child_id     TEXT NOT NULL,
+    field        TEXT NOT NULL,
+    vals         TEXT NOT NULL,
+    PRIMARY KEY (child_id, field)
+);
+"#];
+
+/// Rebuild a child's saved document once this many changes came after it.
+const RESAVE_AFTER_CHANGES: usize = 8;
+
+/// SQLite-backed [`Storage`].
+pub struct SqliteStorage {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    /// The actor the server loads documents with (it never writes to them).
+    actor: ActorId,
+}
+
+fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(())
+}
+
+/// The SQL condition "`column` lies in `scope`". Area codes are validated
+/// digits, so they are written into the SQL directly; a code's range is
+/// `[code, code + ':')` since `:` sorts right after `9`.
+fn scope_sql(column: &str, scope: &Scope) -> String {
+    match scope {
+        Scope::All => "1".to_string(),
+        Scope::Areas(areas) if areas.is_empty() => "0".to_string(),
+        Scope::Areas(areas) => {
+            let parts: Vec<String> = areas
+                .iter()
+                .map(|a| format!("({column} >= '{a}' AND {column} < '{a}:')"))
+                .collect();
+            format!("({})", parts.join(" OR "))
+        }
+    }
+}
+
+fn blob32(v: Vec<u8>) -> Result<[u8; 32], StorageError> {
+    <[u8; 32]>::try_from(v.as_slice()).map_err(|_| StorageError::Corrupt("bad key length".into()))
+}
+
+fn enrolment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Enrolment, Vec<u8>)> {
+    let id: String = r.get(0)?;
+    let role: String = r.get(2)?;
+    let scope: String = r.get(3)?;
+    let conv = |i: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    };
+    Ok((
+        Enrolment {
+            id: id
+                .parse()
+                .map_err(|e: uuid::Error| conv(0, e.to_string()))?,
+            name: r.get(1)?,
+            role: Role::from_code(&role).ok_or_else(|| conv(2, format!("role {role}")))?,
+            scope: Scope::from_text(&scope).map_err(|e| conv(3, e.to_string()))?,
+            actor: r.get(4)?,
+            created_at_ms: r.get(5)?,
+            last_sync_ms: r.get(6)?,
+        },
+        r.get(7)?,
+    ))
+}
+
+const ENROLMENT_COLUMNS: &str =
+    "id, name, role, scope, actor, created_at, last_sync_at, bundle_key";
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStorage, StorageError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StorageError::Corrupt(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StorageError::TooNew {
+                path: path.display().to_string(),
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(SqliteStorage {
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            actor: ActorId::from(*Uuid::nil().as_bytes()),
+        })
+    }
+
+    /// Where the database lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_read<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.path)?;
+                configure(&c)?;
+                c
+            }
+        };
+        // A deferred transaction: every read inside sees one snapshot.
+        let result = {
+            let tx = conn.transaction()?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            value
+        };
+        if let Ok(mut p) = self.readers.lock()
+            && p.len() < 8
+        {
+            p.push(conn);
+        }
+        Ok(result)
+    }
+
+    fn with_write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| StorageError::Corrupt("writer lock poisoned".into()))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// The area of a child that is new to the server, read from its own
+    /// changes in the upload; an error text if they do not make a child.
+    fn new_child_area(&self, group: &ChildChanges) -> Result<String, String> {
+        let mut bytes = Vec::new();
+        for c in &group.changes {
+            bytes.extend_from_slice(c);
+        }
+        let doc = ChildDocument::load(self.actor.clone(), &bytes)
+            .map_err(|e| format!("the changes of a new child do not make a child record: {e}"))?;
+        if doc.id() != group.child {
+            return Err("the changes belong to another child".into());
+        }
+        let child = doc
+            .child()
+            .map_err(|e| format!("the new child's record is incomplete: {e}"))?;
+        match AreaCode::parse(&child.profile.posyandu) {
+            Ok(a) if a.level() == AreaLevel::Posyandu => Ok(a.to_string()),
+            _ => Err("the new child has no valid 12-digit posyandu code".into()),
+        }
+    }
+
+    fn load_document(
+        &self,
+        conn: &Connection,
+        child: &str,
+    ) -> Result<Option<(ChildDocument, i64, usize, bool)>, StorageError> {
+        let saved: Option<(i64, Vec<u8>)> = conn
+            .prepare_cached("SELECT upto_seq, bytes FROM documents WHERE child_id = ?1")?
+            .query_row([child], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (upto, mut bytes) = saved.unwrap_or((0, Vec::new()));
+        let had_saved = !bytes.is_empty();
+        let mut max_seq = upto;
+        let mut after = 0usize;
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, bytes FROM changes WHERE child_id = ?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            let mut rows = stmt.query(params![child, upto])?;
+            while let Some(row) = rows.next()? {
+                max_seq = row.get(0)?;
+                bytes.extend_from_slice(row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?);
+                after += 1;
+            }
+        }
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        let doc = ChildDocument::load(self.actor.clone(), &bytes)
+            .map_err(|e| StorageError::Corrupt(format!("child {child}: {e}")))?;
+        Ok(Some((doc, max_seq, after, had_saved)))
+    }
+
+    fn scope_checksum(conn: &Connection, scope: &Scope) -> Result<ScopeChecksum, StorageError> {
+        let sql = format!(
+            "SELECT changes, xor FROM child_index WHERE {}",
+            scope_sql("area", scope)
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut sum = ScopeChecksum::default();
+        while let Some(row) = rows.next()? {
+            sum.children += 1;
+            sum.digest.add(Digest {
+                changes: row.get::<_, i64>(0)? as u64,
+                xor: row.get::<_, i64>(1)? as u64,
+            });
+        }
+        Ok(sum)
+    }
+
+    /// One page of the feed for `who` after `cursor`.
+    fn feed(
+        conn: &Connection,
+        who: &Enrolment,
+        cursor: u64,
+        max_bytes: usize,
+    ) -> Result<(Vec<ChildChanges>, u64, bool), StorageError> {
+        let sql = format!(
+            "SELECT c.seq, c.child_id, c.bytes FROM changes c
+               JOIN child_index i ON i.child_id = c.child_id
+              WHERE c.seq > ?1 AND c.device <> ?2 AND {}
+              ORDER BY c.seq",
+            scope_sql("i.area", &who.scope)
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![cursor as i64, who.id.to_string()])?;
+        let mut feed: Vec<ChildChanges> = Vec::new();
+        let mut used = 0usize;
+        let mut last = cursor;
+        let mut more = false;
+        while let Some(row) = rows.next()? {
+            let bytes = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+            let cost = change_cost(bytes) + 16;
+            if used + cost > max_bytes && used > 0 {
+                more = true;
+                break;
+            }
+            used += cost;
+            let seq: i64 = row.get(0)?;
+            let child: ChildId = row
+                .get_ref(1)?
+                .as_str()
+                .map_err(rusqlite::Error::from)?
+                .parse()
+                .map_err(|_| StorageError::Corrupt("bad child id in changes".into()))?;
+            match feed.last_mut() {
+                Some(group) if group.child == child => group.changes.push(ByteBuf::from(bytes)),
+                _ => feed.push(ChildChanges {
+                    child,
+                    changes: vec![ByteBuf::from(bytes)],
+                }),
+            }
+            last = seq as u64;
+        }
+        if !more {
+            let max: i64 =
+                conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+                    r.get(0)
+                })?;
+            last = last.max(max as u64);
+        }
+        Ok((feed, last, more))
+    }
+
+    fn store_upload(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        who: &Enrolment,
+        request: &SyncRequest,
+        now_ms: i64,
+    ) -> Result<Vec<Ack>, StorageError> {
+        let me = who.id.to_string();
+        let mut acks = Vec::new();
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO changes (child_id, hash, bytes, device, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut index_get = tx.prepare_cached(
+            "SELECT area, changes, xor, last_seq FROM child_index WHERE child_id = ?1",
+        )?;
+        let mut index_put = tx.prepare_cached(
+            "INSERT INTO child_index (child_id, area, changes, xor, last_seq) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (child_id) DO UPDATE SET changes = excluded.changes, xor = excluded.xor,
+                last_seq = excluded.last_seq",
+        )?;
+        for group in &request.upload {
+            let child = group.child.to_string();
+            let existing: Option<(String, i64, i64, i64)> = index_get
+                .query_row([&child], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?;
+            let (area, mut digest, mut last_seq) = match existing {
+                Some((area, n, xor, last)) => (
+                    area,
+                    Digest {
+                        changes: n as u64,
+                        xor: xor as u64,
+                    },
+                    last,
+                ),
+                None => match self.new_child_area(group) {
+                    Ok(area) => (area, Digest::default(), 0),
+                    Err(reason) => {
+                        acks.extend(group.changes.iter().map(|_| Ack::Rejected(reason.clone())));
+                        continue;
+                    }
+                },
+            };
+            if !who.scope.contains(&area) {
+                let reason =
+                    format!("child {child} belongs to posyandu {area}, outside this device's area");
+                acks.extend(group.changes.iter().map(|_| Ack::Rejected(reason.clone())));
+                continue;
+            }
+            let mut stored = 0;
+            for bytes in &group.changes {
+                let change = match automerge::Change::from_bytes(bytes.to_vec()) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        acks.push(Ack::Rejected(format!("not a valid Automerge change: {e}")));
+                        continue;
+                    }
+                };
+                let hash = change.hash();
+                let n = insert.execute(params![
+                    child,
+                    hash.0.as_slice(),
+                    bytes.as_ref(),
+                    me,
+                    now_ms
+                ])?;
+                if n == 1 {
+                    digest.add_hash(&hash.0);
+                    last_seq = tx.last_insert_rowid();
+                    stored += 1;
+                }
+                acks.push(Ack::Stored);
+            }
+            if stored > 0 {
+                index_put.execute(params![
+                    child,
+                    area,
+                    digest.changes as i64,
+                    digest.xor as i64,
+                    last_seq
+                ])?;
+            }
+        }
+        Ok(acks)
+    }
+
+    fn write_projection(
+        tx: &rusqlite::Transaction<'_>,
+        p: &ProjectedChild,
+    ) -> Result<(), StorageError> {
+        projection::write(tx, p)?;
+        if let Some(doc) = &p.saved_document {
+            tx.prepare_cached(
+                "INSERT INTO documents (child_id, upto_seq, bytes) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (child_id) DO UPDATE SET upto_seq = excluded.upto_seq, bytes = excluded.bytes",
+            )?
+            .execute(params![p.id, p.upto_seq, doc])?;
+        }
+        let area = AreaCode::parse(&p.posyandu)
+            .ok()
+            .filter(|a| a.level() == AreaLevel::Posyandu);
+        tx.prepare_cached(
+            "UPDATE child_index SET projected_seq = max(projected_seq, ?2), area = coalesce(?3, area),
+                    error = NULL
+              WHERE child_id = ?1",
+        )?
+        .execute(params![p.id, p.upto_seq, area.map(|a| a.to_string())])?;
+        Ok(())
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn add_device(&self, new: NewEnrolment, now_ms: i64) -> Result<Enrolment, StorageError> {
+        let id = Uuid::now_v7();
+        self.with_write(|tx| {
+            tx.execute(
+                "INSERT INTO devices (id, name, role, scope, token_hash, bundle_key, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id.to_string(),
+                    new.name,
+                    new.role.code(),
+                    new.scope.to_text(),
+                    new.token_hash.as_slice(),
+                    new.bundle_key.as_slice(),
+                    now_ms
+                ],
+            )?;
+            Ok(())
+        })?;
+        Ok(Enrolment {
+            id,
+            name: new.name,
+            role: new.role,
+            scope: new.scope,
+            actor: None,
+            created_at_ms: now_ms,
+            last_sync_ms: None,
+        })
+    }
+
+    fn devices(&self) -> Result<Vec<Enrolment>, StorageError> {
+        self.with_read(|tx| {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {ENROLMENT_COLUMNS} FROM devices WHERE revoked_at IS NULL ORDER BY created_at, id"
+            ))?;
+            let rows = stmt
+                .query_map([], enrolment_from_row)?
+                .map(|r| r.map(|(e, _)| e))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn authenticate(&self, token_hash: &[u8; 32]) -> Result<Option<Enrolment>, StorageError> {
+        self.with_read(|tx| {
+            Ok(tx
+                .prepare_cached(&format!(
+                    "SELECT {ENROLMENT_COLUMNS} FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL"
+                ))?
+                .query_row([token_hash.as_slice()], enrolment_from_row)
+                .optional()?
+                .map(|(e, _)| e))
+        })
+    }
+
+    fn bundle_key(&self, id: Uuid) -> Result<Option<(Enrolment, [u8; 32])>, StorageError> {
+        let row = self.with_read(|tx| {
+            Ok(tx
+                .prepare_cached(&format!(
+                    "SELECT {ENROLMENT_COLUMNS} FROM devices WHERE id = ?1 AND revoked_at IS NULL"
+                ))?
+                .query_row([id.to_string()], enrolment_from_row)
+                .optional()?)
+        })?;
+        row.map(|(e, key)| Ok((e, blob32(key)?))).transpose()
+    }
+
+    fn bind_actor(&self, id: Uuid, actor: DeviceId) -> Result<(), StorageError> {
+        self.with_write(|tx| {
+            let n = tx.execute(
+                "UPDATE devices SET actor = ?2 WHERE id = ?1",
+                params![id.to_string(), actor.to_string()],
+            )?;
+            if n == 0 {
+                return Err(StorageError::NoSuchDevice(id.to_string()));
+            }
+            Ok(())
+        })
+    }
+
+    fn sync(
+        &self,
+        who: &Enrolment,
+        request: &SyncRequest,
+        max_page_bytes: usize,
+        now_ms: i64,
+    ) -> Result<SyncResponse, StorageError> {
+        let answer = |conn: &Connection, acks: Vec<Ack>| -> Result<SyncResponse, StorageError> {
+            let (feed, cursor, more) = Self::feed(conn, who, request.cursor, max_page_bytes)?;
+            let checksum = if more {
+                None
+            } else {
+                Some(Self::scope_checksum(conn, &who.scope)?)
+            };
+            Ok(SyncResponse {
+                batch: request.batch,
+                acks,
+                feed,
+                cursor,
+                more,
+                checksum,
+            })
+        };
+        if request.upload.is_empty() {
+            return self.with_read(|tx| answer(tx, Vec::new()));
+        }
+        self.with_write(|tx| {
+            let seen: bool = tx
+                .prepare_cached("SELECT 1 FROM batches WHERE device = ?1 AND batch = ?2")?
+                .exists(params![who.id.to_string(), request.batch.as_bytes().as_slice()])?;
+            if seen {
+                tracing::debug!(device = %who.id, batch = %request.batch, "batch seen before (a retry)");
+            }
+            let acks = self.store_upload(tx, who, request, now_ms)?;
+            let stored = acks.iter().filter(|a| matches!(a, Ack::Stored)).count();
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO batches (device, batch, received_at, changes) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                who.id.to_string(),
+                request.batch.as_bytes().as_slice(),
+                now_ms,
+                stored as i64
+            ])?;
+            tx.prepare_cached("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1")?
+                .execute(params![who.id.to_string(), now_ms])?;
+            answer(tx, acks)
+        })
+    }
+
+    fn snapshot(
+        &self,
+        who: &Enrolment,
+        request: &SnapshotRequest,
+        max_page_bytes: usize,
+    ) -> Result<SnapshotResponse, StorageError> {
+        self.with_read(|tx| {
+            let upto = if request.upto == 0 {
+                tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64
+            } else {
+                request.upto
+            };
+            let scope = scope_sql("area", &who.scope);
+            let total: i64 = tx.query_row(
+                &format!("SELECT count(*) FROM child_index WHERE {scope}"),
+                [],
+                |r| r.get(0),
+            )?;
+            let after = request.after.map(|c| c.to_string()).unwrap_or_default();
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT child_id FROM child_index WHERE child_id > ?1 AND {scope} ORDER BY child_id"
+            ))?;
+            let mut rows = stmt.query([after])?;
+            let mut children = Vec::new();
+            let mut used = 0usize;
+            let mut next = None;
+            let mut saved =
+                tx.prepare_cached("SELECT upto_seq, bytes FROM documents WHERE child_id = ?1")?;
+            let mut newer = tx.prepare_cached(
+                "SELECT bytes FROM changes WHERE child_id = ?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                let child: ChildId = id
+                    .parse()
+                    .map_err(|_| StorageError::Corrupt("bad child id in child_index".into()))?;
+                if used >= max_page_bytes && !children.is_empty() {
+                    next = children.last().map(|c: &ChildSnapshot| c.child);
+                    break;
+                }
+                let (from, mut bytes): (i64, Vec<u8>) = saved
+                    .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                    .unwrap_or((0, Vec::new()));
+                let mut changes = newer.query(params![id, from])?;
+                while let Some(c) = changes.next()? {
+                    bytes
+                        .extend_from_slice(c.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+                }
+                used += bytes.len() + 24;
+                children.push(ChildSnapshot {
+                    child,
+                    document: ByteBuf::from(bytes),
+                });
+            }
+            Ok(SnapshotResponse {
+                upto,
+                children,
+                next,
+                total_children: total as u64,
+            })
+        })
+    }
+
+    fn repair(
+        &self,
+        who: &Enrolment,
+        request: &RepairRequest,
+    ) -> Result<RepairResponse, StorageError> {
+        self.with_read(|tx| {
+            let mut server: HashMap<ChildId, Digest> = HashMap::new();
+            {
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT child_id, changes, xor FROM child_index WHERE {}",
+                    scope_sql("area", &who.scope)
+                ))?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    let id: String = r.get(0)?;
+                    if let Ok(child) = id.parse::<ChildId>() {
+                        server.insert(
+                            child,
+                            Digest {
+                                changes: r.get::<_, i64>(1)? as u64,
+                                xor: r.get::<_, i64>(2)? as u64,
+                            },
+                        );
+                    }
+                }
+            }
+            let device: HashMap<ChildId, Digest> = request
+                .digests
+                .iter()
+                .map(|ChildDigest { child, digest }| (*child, *digest))
+                .collect();
+            let mut differ: Vec<ChildId> = server
+                .iter()
+                .filter(|(c, d)| device.get(c) != Some(d))
+                .map(|(c, _)| *c)
+                .chain(
+                    device
+                        .iter()
+                        .filter(|(c, d)| d.changes > 0 && server.get(c) != Some(d))
+                        .map(|(c, _)| *c),
+                )
+                .collect();
+            differ.sort();
+            differ.dedup();
+            let mut children = Vec::new();
+            let mut reupload = Vec::new();
+            let mut stmt =
+                tx.prepare_cached("SELECT bytes FROM changes WHERE child_id = ?1 ORDER BY seq")?;
+            for child in differ {
+                if server.contains_key(&child) {
+                    let changes = stmt
+                        .query_map([child.to_string()], |r| r.get::<_, Vec<u8>>(0))?
+                        .map(|b| b.map(ByteBuf::from))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    children.push(ChildChanges { child, changes });
+                }
+                if device.get(&child).is_some_and(|d| d.changes > 0) {
+                    reupload.push(child);
+                }
+            }
+            Ok(RepairResponse {
+                children,
+                reupload,
+                checksum: Self::scope_checksum(tx, &who.scope)?,
+            })
+        })
+    }
+
+    fn children(
+        &self,
+        scope: &Scope,
+        area: Option<&AreaCode>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ChildSummary>, StorageError> {
+        let area_sql = match area {
+            Some(a) => scope_sql("posyandu", &Scope::Areas(vec![a.clone()])),
+            None => "1".into(),
+        };
+        self.with_read(|tx| {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {} FROM children WHERE id > ?1 AND {} AND {} ORDER BY id LIMIT ?2",
+                projection::SUMMARY_COLUMNS,
+                scope_sql("posyandu", scope),
+                area_sql
+            ))?;
+            let rows = stmt
+                .query_map(
+                    params![after.unwrap_or(""), limit as i64],
+                    projection::summary_from_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn child(&self, id: ChildId) -> Result<Option<ChildDetail>, StorageError> {
+        self.with_read(|tx| projection::read_detail(tx, &id.to_string()).map_err(Into::into))
+    }
+
+    fn document(&self, id: ChildId) -> Result<Option<(String, Vec<u8>)>, StorageError> {
+        self.with_read(|tx| {
+            let child = id.to_string();
+            let area: Option<String> = tx
+                .query_row(
+                    "SELECT area FROM child_index WHERE child_id = ?1",
+                    [&child],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(area) = area else {
+                return Ok(None);
+            };
+            Ok(self
+                .load_document(tx, &child)?
+                .map(|(mut doc, ..)| (area, doc.save())))
+        })
+    }
+
+    fn conflicts(&self, scope: &Scope) -> Result<Vec<Conflict>, StorageError> {
+        self.with_read(|tx| {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT c.child_id, ch.posyandu, c.field, c.vals FROM conflicts c
+                   JOIN children ch ON ch.id = c.child_id
+                  WHERE {} ORDER BY ch.posyandu, c.child_id, c.field",
+                scope_sql("ch.posyandu", scope)
+            ))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let vals: String = r.get(3)?;
+                    Ok(Conflict {
+                        child_id: r.get(0)?,
+                        posyandu: r.get(1)?,
+                        field: r.get(2)?,
+                        values: serde_json::from_str(&vals).unwrap_or_default(),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn project_pending(&self, limit: usize) -> Result<usize, StorageError> {
+        let (projected, failed) = self.with_read(|tx| {
+            let ids: Vec<String> = tx
+                .prepare_cached(
+                    "SELECT child_id FROM child_index WHERE projected_seq < last_seq ORDER BY last_seq LIMIT ?1",
+                )?
+                .query_map([limit as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            let mut failed = Vec::new();
+            for id in ids {
+                match self.load_document(tx, &id) {
+                    Ok(Some((mut doc, upto_seq, after, had_saved))) => {
+                        match projection::project(&id, &doc, upto_seq) {
+                            Ok(mut p) => {
+                                if !had_saved || after >= RESAVE_AFTER_CHANGES {
+                                    p.saved_document = Some(doc.save());
+                                }
+                                out.push(p);
+                            }
+                            Err(e) => failed.push((id, upto_seq, e.to_string())),
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        let last: i64 = tx.query_row(
+                            "SELECT last_seq FROM child_index WHERE child_id = ?1",
+                            [&id],
+                            |r| r.get(0),
+                        )?;
+                        failed.push((id, last, e.to_string()));
+                    }
+                }
+            }
+            Ok((out, failed))
+        })?;
+        if projected.is_empty() && failed.is_empty() {
+            return Ok(0);
+        }
+        let n = projected.len() + failed.len();
+        self.with_write(|tx| {
+            for p in &projected {
+                Self::write_projection(tx, p)?;
+            }
+            for (id, seq, error) in &failed {
+                // The child id is a random UUID, not personal data.
+                tracing::warn!(child = %id, %error, "cannot project child");
+                tx.execute(
+                    "UPDATE child_index SET projected_seq = max(projected_seq, ?2), error = ?3 WHERE child_id = ?1",
+                    params![id, seq, error],
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    fn stats(&self) -> Result<Stats, StorageError> {
+        self.with_read(|tx| {
+            let one = |sql: &str| -> Result<u64, StorageError> {
+                Ok(tx.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+            };
+            Ok(Stats {
+                children: one("SELECT count(*) FROM child_index")?,
+                changes: one("SELECT count(*) FROM changes")?,
+                last_seq: one("SELECT coalesce(max(seq), 0) FROM changes")?,
+                pending_projection: one(
+                    "SELECT count(*) FROM child_index WHERE projected_seq < last_seq",
+                )?,
+                devices: one("SELECT count(*) FROM devices WHERE revoked_at IS NULL")?,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_sql_is_a_range_per_code() {
+        let scope = Scope::from_text("3530,3531").expect("scope");
+        assert_eq!(
+            scope_sql("area", &scope),
+            "((area >= '3530' AND area < '3530:') OR (area >= '3531' AND area < '3531:'))"
+        );
+        assert_eq!(scope_sql("area", &Scope::All), "1");
+    }
+}
