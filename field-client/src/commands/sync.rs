@@ -45,25 +45,12 @@ fn transport_error(e: TransportError) -> anyhow::Error {
 pub fn login(args: &LoginArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
     check_url(&args.server)?;
     let mut store = ctx.open_store()?;
-    let transport = HttpTransport::new(&args.server, &args.token, Duration::from_secs(60))
-        .map_err(transport_error)?;
-    let info = transport
-        .login(&store.device().id.to_string())
-        .map_err(transport_error)?;
+    let (info, restarted) =
+        crate::sync::login(&mut store, &args.server, &args.token).map_err(sync_error)?;
     let scope = Scope::from_text(&info.enrolment.scope)
         .map_err(|e| anyhow::anyhow!("the server sent a bad scope: {e}"))?;
     let posyandu = store.device().posyandu.clone();
     let url = args.server.trim_end_matches('/').to_string();
-    let restarted = store.write(|w| -> anyhow::Result<bool> {
-        Ok(state::login(
-            w.tx(),
-            &url,
-            args.token.trim(),
-            info.enrolment.id,
-            &info.enrolment.role,
-            &scope,
-        )?)
-    })?;
     let in_scope = AreaCode::parse(&posyandu).is_ok_and(|_| scope.contains(&posyandu));
     if !in_scope {
         eprintln!(
@@ -114,6 +101,14 @@ fn sync_error(e: SyncError) -> anyhow::Error {
         SyncError::NotLoggedIn => user_error(
             "perangkat ini belum masuk ke server: jalankan `tumbuh login --server URL --token TOKEN`",
             e.to_string(),
+        ),
+        SyncError::GaveUp {
+            attempts: 1,
+            ref last,
+            ..
+        } => user_error(
+            format!("tidak dapat menghubungi server: {last}"),
+            format!("cannot reach the server: {last}"),
         ),
         SyncError::GaveUp {
             attempts,

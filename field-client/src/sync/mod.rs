@@ -224,6 +224,42 @@ fn bar(options: &SyncOptions, len: Option<u64>, message: &'static str) -> Progre
     bar
 }
 
+/// Signs this device in to the server at `url` with an enrolment token and
+/// records it in the store. Returns the enrolment and whether the sync state
+/// was reset (a different server or enrolment than before).
+pub fn login(
+    store: &mut Store,
+    url: &str,
+    token: &str,
+) -> Result<(http::LoginInfo, bool), SyncError> {
+    let url = url.trim_end_matches('/').to_string();
+    let transport = http::HttpTransport::new(&url, token, Duration::from_secs(60))
+        .map_err(SyncError::Refused)?;
+    let info = transport
+        .login(&store.device().id.to_string())
+        .map_err(|e| match e {
+            TransportError::Retryable(last) => SyncError::GaveUp {
+                attempts: 1,
+                seconds: 0,
+                last,
+            },
+            refused => SyncError::Refused(refused),
+        })?;
+    let scope = sync_protocol::Scope::from_text(&info.enrolment.scope)
+        .map_err(|e| SyncError::Protocol(format!("bad scope from the server: {e}")))?;
+    let restarted = store.write(|w| -> Result<bool, SyncError> {
+        Ok(state::login(
+            w.tx(),
+            &url,
+            token.trim(),
+            info.enrolment.id,
+            &info.enrolment.role,
+            &scope,
+        )?)
+    })?;
+    Ok((info, restarted))
+}
+
 /// Runs a whole sync: snapshot if the device is new, then exchanges until
 /// the outbox is empty and the feed drained, then the checksum check.
 pub fn sync(
