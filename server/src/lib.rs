@@ -6,12 +6,13 @@
 //! a background worker ([`worker`]) keeps a relational projection with WHO
 //! z-scores ([`projection`]) up to date for the read API and the district's
 //! work. Devices are enrolled with tokens ([`token`], [`enrol`]); sync by
-//! file goes through [`bundle`].
+//! file goes through [`bundle`]; [`demo`] seeds a made-up district.
 //!
 //! The binary `tumbuh-server` (`main.rs`) is a thin shell over [`serve`] and
 //! the admin commands.
 
 pub mod bundle;
+pub mod demo;
 pub mod enrol;
 pub mod http;
 pub mod projection;

@@ -50,6 +50,9 @@ enum Command {
     Bundle(BundleCommand),
     /// Counts: children, changes, projection backlog, devices.
     Status,
+    /// Seed a small made-up district (two posyandu, 30 children, a year of
+    /// measurements) and print tokens for two kader devices and the district.
+    Demo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,6 +243,46 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
             }
+            Ok(())
+        }
+        Command::Demo => {
+            let storage = open(&cli)?;
+            if storage.stats()?.children > 0 {
+                bail!(
+                    "{} already holds children; the demo needs a new database (e.g. --db demo.db)",
+                    cli.db.display()
+                );
+            }
+            let demo = tumbuh_server::demo::seed(
+                storage.as_ref(),
+                chrono::Local::now().date_naive(),
+                now_ms(),
+            )?;
+            if cli.json {
+                return print_json(&demo);
+            }
+            println!(
+                "demo district seeded in {}: {} children, {} measurements in posyandu {}",
+                cli.db.display(),
+                demo.children,
+                demo.measurements,
+                tumbuh_server::demo::POSYANDU.join(" and ")
+            );
+            for (role, area, token) in &demo.tokens {
+                println!("  {role:<8} {area:<12}  {token}");
+            }
+            println!(
+                "next: `tumbuh-server --db {} serve`, then on a device:",
+                cli.db.display()
+            );
+            println!(
+                "  tumbuh --db kader1.db init --posyandu {} --kader \"Kader 1\"",
+                tumbuh_server::demo::POSYANDU[0]
+            );
+            println!(
+                "  tumbuh --db kader1.db login --server http://127.0.0.1:8080 --token <kader token above>"
+            );
+            println!("  tumbuh --db kader1.db sync && tumbuh --db kader1.db child list --stunted");
             Ok(())
         }
         Command::Status => {
