@@ -35,25 +35,67 @@
 //!   (`tumbuh --version`); and an in-process breakdown of the steps of
 //!   `commands/measure.rs` (open, resolve, load, add, save, commit, close).
 //!   Target: ≤ 30 ms.
-//! * **`all`**: the three with their defaults and a summary table.
+//! * **`sync`**: the sync protocol end to end (real `tumbuh_server::serve` in
+//!   this process on 127.0.0.1, real `field_client::sync::sync` over HTTP,
+//!   every store filled through the `field_client` library with the same
+//!   generator). Bytes on the wire are counted by a byte-counting TCP proxy
+//!   between client and server (TCP payload both ways, HTTP request/status
+//!   lines and headers included); exchanges by a counting `Transport`
+//!   wrapper. Each device is its own enrolment and store, signed in with
+//!   `field_client::sync::login`; each sync builds a new HTTP client (a new
+//!   connection), as `tumbuh sync` does. Figures (`--figures 1,2,…` picks):
+//!   1. HTTP exchanges of one sync of an already-synced device after new
+//!      measurements on 1 and on all N (5,000) children. Target: 1.
+//!   2. Bytes on the wire of a sync with nothing to do (max over several
+//!      syncs of two devices). Target: ≤ 1 KB (1,000 B).
+//!   3. Upload of 100 new measurements on 100 different synced children: HTTP
+//!      request bytes ÷ the same measurements as a gzipped CSV (child_id,
+//!      measurement_id, date, weight_g, length_mm, position, muac_mm, oedema,
+//!      by; flate2 default level). Target: ≤ 1.5.
+//!   4. First sync of a fresh device in a posyandu of 5,000 children × 12
+//!      measurements (snapshot pages + feed), started only once the server's
+//!      projection has caught up (`Storage::stats().pending_projection == 0`,
+//!      it saves the documents snapshots send): bytes (≤ 2.5 MB) and wall
+//!      time including the client's writes (≤ 5 s; median of 3 devices).
+//!   5. 20 devices (one posyandu each, 300 synced children each) upload
+//!      3,000 new measurements each at once: measurements acknowledged per
+//!      second, first request to last answer, client work included (≥
+//!      15,000/s); then the time until `pending_projection` is 0 (≤ 10 s).
+//!   6. 200 devices (4 per posyandu, so they receive each other's changes),
+//!      3 new measurements each, sync at once, 3 rounds: errors (0) and the
+//!      p50/p99 latency of one `sync` call.
+//!   7. The real `tumbuh-server` binary (found beside this one) on a database
+//!      filled in-process with 50,000 children × 12 measurements (via
+//!      `Storage::sync`, projected): VmHWM/VmRSS from `/proc/<pid>/status`
+//!      after a fresh device's first sync and a second sync. Target: ≤ 500 MB.
+//!
+//!   Client and server share the machine's cores, as on a loopback test.
+//!   Takes several minutes with the defaults, so it is not part of `all`;
+//!   smaller sizes by flags (e.g. `--children 500 --memory-children 5000
+//!   --devices 40`) give a quick run.
+//! * **`all`**: `zscore-lib`, `zscore-csv` and `measure` with their defaults
+//!   and a summary table (not `sync`: run it on its own).
 //!
 //! # How to reproduce
 //!
 //! ```sh
 //! export CARGO_TARGET_DIR=/tmp/target-bench   # any dir, but the same for both builds
-//! cargo build --release -p tumbuh-bench -p field-client
+//! cargo build --release -p tumbuh-bench -p field-client -p tumbuh-server
 //! cargo run --release -p tumbuh-bench -- all
+//! cargo run --release -p tumbuh-bench -- sync
 //! ```
 //!
 //! The `tumbuh` binary is taken from beside this one
-//! (`current_exe().with_file_name("tumbuh")`), so both must come from the same
-//! target dir and profile. Temporary files go to `$TMPDIR` (or `--dir`); the
+//! (`current_exe().with_file_name("tumbuh")`), and so is `tumbuh-server` for
+//! `sync`'s figure 7, so all must come from the same target dir and profile
+//! (building `tumbuh-bench` alone does not build them). Temporary files go to `$TMPDIR` (or `--dir`); the
 //! store's fsyncs make `measure` depend on that disk: use a real disk, not a
 //! tmpfs, for field-like figures. Figures vary with the machine and its
 //! load; run on an idle machine and compare medians.
 
 mod data;
 mod measure;
+mod sync;
 mod sys;
 mod zscore_csv;
 mod zscore_lib;
@@ -62,7 +104,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// Benchmarks of Tumbuh: library z-scores, `tumbuh zscore` on a big CSV, `tumbuh measure` on a full store.
+/// Benchmarks of Tumbuh: library z-scores, `tumbuh zscore` on a big CSV, `tumbuh measure` on a full store, sync.
 #[derive(Debug, Parser)]
 #[command(name = "tumbuh-bench")]
 struct Cli {
@@ -109,7 +151,9 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         breakdown: usize,
     },
-    /// All three with their defaults, then a summary table.
+    /// Sync client and server: round trips, bytes on the wire, first sync, upload burst, 200 devices, server memory.
+    Sync(sync::Args),
+    /// `zscore-lib`, `zscore-csv` and `measure` with their defaults, then a summary table (not `sync`).
     All,
 }
 
@@ -220,6 +264,15 @@ fn main() -> anyhow::Result<()> {
             breakdown,
         } => {
             measure::run(children, runs, measurements, breakdown, dir, cli.seed)?;
+        }
+        Cmd::Sync(args) => {
+            sync::run(&args, dir, cli.seed)?;
+            println!(
+                "reproduce: CARGO_TARGET_DIR=/tmp/target-bench cargo build --release -p tumbuh-bench -p tumbuh-server"
+            );
+            println!(
+                "           CARGO_TARGET_DIR=/tmp/target-bench cargo run --release -p tumbuh-bench -- sync"
+            );
         }
         Cmd::All => {
             let lib = zscore_lib::run(1_000_000, 5, cli.seed)?;

@@ -8,7 +8,8 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sync_protocol::{
-    Child, ChildDocument, DocumentError, FieldConflict, assess_child, latest_status,
+    Child, ChildDocument, DocumentError, FieldConflict, MeasurementAssessment, assess_child,
+    latest_status,
 };
 
 use crate::storage::{ChildDetail, ChildSummary, Conflict, MeasurementRow};
@@ -19,6 +20,9 @@ pub struct ProjectedChild {
     pub posyandu: String,
     pub child: Child,
     pub conflicts: Vec<FieldConflict>,
+    /// z-scores and categories per measurement, computed before the write
+    /// transaction so the writer lock is held only for SQL.
+    pub assessments: Vec<MeasurementAssessment>,
     /// The last change sequence number included.
     pub upto_seq: i64,
     /// A fresh `save()` of the document, when it is worth storing.
@@ -33,7 +37,9 @@ pub fn project(
 ) -> Result<ProjectedChild, DocumentError> {
     let child = doc.child()?;
     let conflicts = doc.conflicts()?;
+    let assessments = assess_child(&child);
     Ok(ProjectedChild {
+        assessments,
         id: id.to_string(),
         posyandu: child.profile.posyandu.clone(),
         child,
@@ -47,8 +53,8 @@ pub fn project(
 pub fn write(conn: &Connection, p: &ProjectedChild) -> Result<(), rusqlite::Error> {
     let child = &p.child;
     let pr = &child.profile;
-    let assessments = assess_child(child);
-    let latest = latest_status(child, &assessments);
+    let assessments = &p.assessments;
+    let latest = latest_status(child, assessments);
     conn.prepare_cached(
         "INSERT INTO children (id, posyandu, name, sex, birth_date, mother_name, nik, no_kk, mother_nik,
             father_name, rt, rw, address, last_measured, last_haz, last_tbu, stunted, conflicts)
@@ -88,7 +94,7 @@ pub fn write(conn: &Connection, p: &ProjectedChild) -> Result<(), rusqlite::Erro
             head_mm, oedema, void_reason, haz, waz, whz, bmiz, tbu, bbu, bbtb, imtu, implausible, gain)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     )?;
-    for (m, a) in child.measurements.iter().zip(&assessments) {
+    for (m, a) in child.measurements.iter().zip(assessments) {
         let g = &a.growth;
         insert.execute(params![
             m.id.to_string(),

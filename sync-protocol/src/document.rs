@@ -266,6 +266,13 @@ impl ChildDocument {
         self.doc.save()
     }
 
+    /// The whole document without Automerge's own DEFLATE of its columns:
+    /// still standard Automerge, larger alone, but a page of many of them
+    /// compresses far better as one zstd stream (and loads faster).
+    pub fn save_uncompressed(&mut self) -> Vec<u8> {
+        self.doc.save_nocompress()
+    }
+
     /// Reads the whole record.
     pub fn child(&self) -> Result<Child, DocumentError> {
         let d = &self.doc;
@@ -362,31 +369,6 @@ fn read_str(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<String>, 
     }
 }
 
-fn read_uint(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<u32>, DocumentError> {
-    match doc.get(obj, key)? {
-        None => Ok(None),
-        Some((v, _)) => v
-            .as_u64()
-            .or_else(|| v.as_i64().and_then(|i| u64::try_from(i).ok()))
-            .and_then(|u| u32::try_from(u).ok())
-            .map(Some)
-            .ok_or_else(|| DocumentError::Invalid {
-                field: key.into(),
-                reason: "expected a whole number".into(),
-            }),
-    }
-}
-
-fn read_int(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<i64>, DocumentError> {
-    match doc.get(obj, key)? {
-        None => Ok(None),
-        Some((v, _)) => v.as_i64().map(Some).ok_or_else(|| DocumentError::Invalid {
-            field: key.into(),
-            reason: "expected a number".into(),
-        }),
-    }
-}
-
 fn parse_date(field: &str, s: &str) -> Result<NaiveDate, DocumentError> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| DocumentError::Invalid {
         field: field.into(),
@@ -394,50 +376,99 @@ fn parse_date(field: &str, s: &str) -> Result<NaiveDate, DocumentError> {
     })
 }
 
+fn text_value(key: &str, v: &Value<'_>) -> Result<String, DocumentError> {
+    v.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| DocumentError::Invalid {
+            field: key.into(),
+            reason: "expected text".into(),
+        })
+}
+
+fn uint_value(key: &str, v: &Value<'_>) -> Result<u32, DocumentError> {
+    v.as_u64()
+        .or_else(|| v.as_i64().and_then(|i| u64::try_from(i).ok()))
+        .and_then(|u| u32::try_from(u).ok())
+        .ok_or_else(|| DocumentError::Invalid {
+            field: key.into(),
+            reason: "expected a whole number".into(),
+        })
+}
+
+fn int_value(key: &str, v: &Value<'_>) -> Result<i64, DocumentError> {
+    v.as_i64().ok_or_else(|| DocumentError::Invalid {
+        field: key.into(),
+        reason: "expected a number".into(),
+    })
+}
+
+/// Reads one measurement map in a single pass over its entries (one lookup
+/// per field would search the map a dozen times).
 fn read_measurement(
     doc: &AutoCommit,
     obj: &ObjId,
     id: MeasurementId,
 ) -> Result<Measurement, DocumentError> {
-    let date_text =
-        read_str(doc, obj, "date")?.ok_or(DocumentError::Missing("measurement date"))?;
-    let position = match read_str(doc, obj, "position")? {
-        None => None,
-        Some(p) => Some(
-            p.parse::<Position>()
-                .map_err(|reason| DocumentError::Invalid {
-                    field: "position".into(),
-                    reason,
-                })?,
-        ),
-    };
-    let oedema = match doc.get(obj, "oedema")? {
-        None => false,
-        Some((v, _)) => v.as_bool().unwrap_or(false),
-    };
-    let void = match read_str(doc, obj, "void_reason")? {
-        None => None,
-        Some(reason) => Some(Void {
-            reason,
-            at_ms: read_int(doc, obj, "voided_at")?.unwrap_or(0),
-            by: read_str(doc, obj, "voided_by")?.unwrap_or_default(),
-        }),
-    };
+    let mut date = None;
+    let mut weight = None;
+    let mut length = None;
+    let mut position = None;
+    let mut muac = None;
+    let mut head = None;
+    let mut oedema = false;
+    let mut posyandu = String::new();
+    let mut by = String::new();
+    let mut recorded_at_ms = 0;
+    let mut void_reason = None;
+    let mut voided_at = 0;
+    let mut voided_by = String::new();
+    for automerge::iter::MapRangeItem { key, value, .. } in doc.map_range(obj, ..) {
+        let key: &str = &key;
+        let v = &value.into_value();
+        match key {
+            "date" => date = Some(parse_date("date", &text_value(key, v)?)?),
+            "weight_g" => weight = Some(Grams(uint_value(key, v)?)),
+            "length_mm" => length = Some(Millimetres(uint_value(key, v)?)),
+            "muac_mm" => muac = Some(Millimetres(uint_value(key, v)?)),
+            "head_mm" => head = Some(Millimetres(uint_value(key, v)?)),
+            "position" => {
+                position = Some(text_value(key, v)?.parse::<Position>().map_err(|reason| {
+                    DocumentError::Invalid {
+                        field: "position".into(),
+                        reason,
+                    }
+                })?)
+            }
+            "oedema" => oedema = v.as_bool().unwrap_or(false),
+            "posyandu" => posyandu = text_value(key, v)?,
+            "by" => by = text_value(key, v)?,
+            "recorded_at" => recorded_at_ms = int_value(key, v)?,
+            "void_reason" => void_reason = Some(text_value(key, v)?),
+            "voided_at" => voided_at = int_value(key, v)?,
+            "voided_by" => voided_by = text_value(key, v)?,
+            // Fields of later schema versions are kept in the document.
+            _ => {}
+        }
+    }
     Ok(Measurement {
         id,
         input: MeasurementInput {
-            date: parse_date("date", &date_text)?,
-            weight: read_uint(doc, obj, "weight_g")?.map(Grams),
-            length: read_uint(doc, obj, "length_mm")?.map(Millimetres),
+            date: date.ok_or(DocumentError::Missing("measurement date"))?,
+            weight,
+            length,
             position,
-            muac: read_uint(doc, obj, "muac_mm")?.map(Millimetres),
-            head: read_uint(doc, obj, "head_mm")?.map(Millimetres),
+            muac,
+            head,
             oedema,
-            posyandu: read_str(doc, obj, "posyandu")?.unwrap_or_default(),
-            by: read_str(doc, obj, "by")?.unwrap_or_default(),
+            posyandu,
+            by,
         },
-        recorded_at_ms: read_int(doc, obj, "recorded_at")?.unwrap_or(0),
-        void,
+        recorded_at_ms,
+        void: void_reason.map(|reason| Void {
+            reason,
+            at_ms: voided_at,
+            by: voided_by,
+        }),
     })
 }
 

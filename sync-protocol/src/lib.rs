@@ -21,6 +21,7 @@
 pub mod area;
 pub mod assessment;
 pub mod bundle;
+pub mod compact;
 pub mod document;
 pub mod error;
 pub mod ids;

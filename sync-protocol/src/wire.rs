@@ -31,7 +31,7 @@ pub const MAGIC: &[u8; 4] = b"TMBS";
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
 /// Default size budget of one page of changes sent to a device.
-pub const DEFAULT_PAGE_BYTES: u32 = 512 << 10;
+pub const DEFAULT_PAGE_BYTES: u32 = 2 << 20;
 
 /// The zstd level used for messages: a good ratio at a cost well below the
 /// link's transfer time.

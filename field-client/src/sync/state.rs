@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_bytes::ByteBuf;
+use sync_protocol::compact;
 use sync_protocol::wire::{ChildChanges, ChildDigest, Digest, ScopeChecksum};
 use sync_protocol::{ChildId, Scope};
 use uuid::Uuid;
@@ -93,7 +94,7 @@ pub struct Pending {
     pub bytes: Vec<u8>,
 }
 
-/// The outbox, child by child in causal order, up to about `max_bytes`
+/// The outbox in upload encoding ([`compact`]), child by child in causal order, up to about `max_bytes`
 /// (always whole children, and at least one child).
 pub fn outbox(
     conn: &Connection,
@@ -108,6 +109,7 @@ pub fn outbox(
     let mut seqs = Vec::new();
     let mut used = 0usize;
     let mut truncated = false;
+    let mut group_hashes: Vec<[u8; 32]> = Vec::new();
     while let Some(row) = rows.next()? {
         let seq: i64 = row.get(0)?;
         let child_text: String = row.get(1)?;
@@ -122,13 +124,28 @@ pub fn outbox(
         }
         used += bytes.len();
         if new_child {
+            group_hashes.clear();
             groups.push(ChildChanges {
                 child,
                 changes: Vec::new(),
             });
         }
         if let Some(g) = groups.last_mut() {
-            g.changes.push(ByteBuf::from(bytes));
+            // Dependencies the server has, or that go up just before in this
+            // group, travel as 8-byte prefixes (see `compact`).
+            let encoded = {
+                let earlier = &group_hashes;
+                let mut synced =
+                    conn.prepare_cached("SELECT 1 FROM changes WHERE hash = ?1 AND synced = 1")?;
+                let known = |dep: &[u8; 32]| -> bool {
+                    earlier.contains(dep) || synced.exists([dep.as_slice()]).unwrap_or(false)
+                };
+                compact::compact(&bytes, known)
+            };
+            if let Ok(change) = automerge::Change::from_bytes(bytes) {
+                group_hashes.push(change.hash().0);
+            }
+            g.changes.push(ByteBuf::from(encoded));
         }
         seqs.push(seq);
     }
