@@ -944,37 +944,6 @@ fn snapshot_alternatives(
     }
 }
 
-/// Diagnostic for figure 3: the framed body of `upload` as is, and with each
-/// change's dependency hashes (32 B each) and header checksum (4 B) zeroed,
-/// i.e. what a wire format that did not repeat them would cost at most.
-fn upload_alternatives(upload: &[ChildChanges]) -> anyhow::Result<(u64, u64)> {
-    let request = SyncRequest {
-        batch: uuid::Uuid::now_v7(),
-        cursor: 1,
-        upload: upload.to_vec(),
-        max_page_bytes: 0,
-    };
-    let as_is = wire::encode(&request)?.len() as u64;
-    let mut stripped = request;
-    for group in &mut stripped.upload {
-        for change in &mut group.changes {
-            let parsed = automerge::Change::from_bytes(change.to_vec())
-                .map_err(|e| anyhow::anyhow!("not an Automerge change: {e}"))?;
-            let mut bytes = change.to_vec();
-            for dep in parsed.deps() {
-                if let Some(at) = bytes.windows(32).position(|w| w == dep.0.as_slice()) {
-                    bytes[at..at + 32].fill(0);
-                }
-            }
-            if let Some(checksum) = bytes.get_mut(4..8) {
-                checksum.fill(0);
-            }
-            *change = ByteBuf::from(bytes);
-        }
-    }
-    Ok((as_is, wire::encode(&stripped)?.len() as u64))
-}
-
 // ---------------------------------------------------------------------------
 // Figures 1–4: one posyandu.
 
@@ -1289,8 +1258,6 @@ fn area_figures(
             .collect();
         let rows = d1.measure(&picks, today, &mut rng)?;
         let (pending, raw) = d1.outbox()?;
-        let (upload, _, _) = client_sync::state::outbox(d1.store.conn(), 4 << 20)?;
-        let (as_is, stripped) = upload_alternatives(&upload)?;
         let r = sync_device(&mut d1.store, &url, &d1.token, Some(&proxy))?;
         println!("upload: {}", r.describe());
         let (csv, gz) = csv_gzip(&rows)?;
@@ -1306,14 +1273,6 @@ fn area_figures(
             kb(r.wire().up.saturating_sub(r.summary.bytes_sent)),
             kb(csv as u64),
             kb(gz as u64)
-        );
-        let headers = r.wire().up.saturating_sub(r.summary.bytes_sent);
-        println!(
-            "diagnostic: the same upload re-encoded = {} ; with each change's 32-byte dependency hash and 4-byte \
-             checksum zeroed = {} → ratio would be {:.2} with the same headers",
-            kb(as_is),
-            kb(stripped),
-            (stripped + headers) as f64 / gz as f64
         );
         out.add(
             3,

@@ -102,11 +102,7 @@ fn sync_error(e: SyncError) -> anyhow::Error {
             "perangkat ini belum masuk ke server: jalankan `tumbuh login --server URL --token TOKEN`",
             e.to_string(),
         ),
-        SyncError::GaveUp {
-            attempts: 1,
-            ref last,
-            ..
-        } => user_error(
+        SyncError::Unreachable(ref last) => user_error(
             format!("tidak dapat menghubungi server: {last}"),
             format!("cannot reach the server: {last}"),
         ),

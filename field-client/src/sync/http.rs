@@ -87,7 +87,14 @@ impl HttpTransport {
     }
 
     fn network(e: reqwest::Error) -> TransportError {
-        TransportError::Retryable(format!("network error: {e}"))
+        // reqwest's own message hides the cause (refused, reset, timed out).
+        let mut message = format!("network error: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        TransportError::Retryable(message)
     }
 
     /// Signs in: tells the server this device's id and learns its enrolment.

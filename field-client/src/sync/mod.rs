@@ -80,6 +80,8 @@ pub enum SyncError {
         seconds: u64,
         last: String,
     },
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
     #[error(transparent)]
     Refused(TransportError),
     #[error("the server's answer is unreadable: {0}")]
@@ -238,11 +240,7 @@ pub fn login(
     let info = transport
         .login(&store.device().id.to_string())
         .map_err(|e| match e {
-            TransportError::Retryable(last) => SyncError::GaveUp {
-                attempts: 1,
-                seconds: 0,
-                last,
-            },
+            TransportError::Retryable(last) => SyncError::Unreachable(last),
             refused => SyncError::Refused(refused),
         })?;
     let scope = sync_protocol::Scope::from_text(&info.enrolment.scope)
