@@ -9,6 +9,7 @@
 
 use chrono::{Months, NaiveDate};
 use serde::Serialize;
+use sync_protocol::compact;
 use sync_protocol::wire::{Ack, ChildChanges, SyncRequest};
 use sync_protocol::{
     AreaCode, ChildDocument, ChildId, DeviceId, Grams, MeasurementId, MeasurementInput,
@@ -177,7 +178,7 @@ pub fn seed(storage: &dyn Storage, today: NaiveDate, now_ms: i64) -> Result<Demo
                 changes: doc
                     .changes_since(&[])
                     .into_iter()
-                    .map(|c| serde_bytes::ByteBuf::from(c.bytes))
+                    .map(|c| serde_bytes::ByteBuf::from(compact::compact(&c.bytes, |_| false)))
                     .collect(),
             });
             children += 1;

@@ -512,3 +512,116 @@ fn a_gap_in_a_device_store_is_found_by_the_checksum_and_repaired() {
     assert!(summary.verified, "and the repair closed it");
     assert_eq!(hashes(devices[1].store.conn()), before);
 }
+
+/// A transport that breaks (without retry) after a number of exchanges.
+struct Breaking {
+    inner: HttpTransport,
+    left: usize,
+    snapshot_pages: usize,
+}
+
+impl field_client::sync::Transport for Breaking {
+    fn exchange(
+        &mut self,
+        endpoint: field_client::sync::Endpoint,
+        body: &[u8],
+    ) -> Result<Vec<u8>, field_client::sync::TransportError> {
+        if self.left == 0 {
+            return Err(field_client::sync::TransportError::Refused {
+                status: 0,
+                message: "link cut by the test".into(),
+            });
+        }
+        self.left -= 1;
+        if endpoint == field_client::sync::Endpoint::Snapshot {
+            self.snapshot_pages += 1;
+        }
+        self.inner.exchange(endpoint, body)
+    }
+}
+
+#[test]
+fn a_first_sync_cut_half_way_resumes_at_the_next_snapshot_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(&dir.path().join("server.db"));
+    let mut writer = {
+        let token = server.enrol(Role::Kader, POSYANDU);
+        let mut store =
+            Store::create(&dir.path().join("a.db"), POSYANDU, "kader", now()).expect("store");
+        field_client::sync::login(&mut store, &server.url, &token).expect("login");
+        Device {
+            store,
+            token,
+            name: "writer".into(),
+            page_bytes: 0,
+            upload_bytes: 4 << 20,
+        }
+    };
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut model = Model::default();
+    let mut n = 0;
+    while model.children.len() < 40 {
+        step(
+            &mut rng,
+            std::slice::from_mut(&mut writer),
+            &server,
+            &mut model,
+            &mut n,
+        )
+        .expect("step");
+    }
+    do_sync(&mut writer, &server).expect("upload");
+    server.wait_projection();
+
+    let token = server.enrol(Role::Bidan, &POSYANDU[..10]);
+    let mut store = Store::create(&dir.path().join("b.db"), POSYANDU, "bidan", now()).expect("b");
+    field_client::sync::login(&mut store, &server.url, &token).expect("login");
+    let options = SyncOptions {
+        page_bytes: 400,
+        now_ms: now(),
+        ..SyncOptions::default()
+    };
+    let http = || HttpTransport::new(&server.url, &token, Duration::from_secs(30)).expect("http");
+    let mut cut = Breaking {
+        inner: http(),
+        left: 3,
+        snapshot_pages: 0,
+    };
+    assert!(
+        sync(&mut store, &mut cut, &options).is_err(),
+        "the cut stops the sync"
+    );
+    assert_eq!(cut.snapshot_pages, 3);
+    let kept: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM children", [], |r| r.get(0))
+        .expect("count");
+    assert!(kept > 0, "the pages before the cut were kept");
+    let mut rest = Breaking {
+        inner: http(),
+        left: usize::MAX,
+        snapshot_pages: 0,
+    };
+    let summary = sync(&mut store, &mut rest, &options).expect("resumed sync");
+    assert!(summary.verified);
+    assert_eq!(
+        summary.snapshot_children as i64 + kept,
+        model.children.len() as i64,
+        "the resumed sync fetched only the children after the cut"
+    );
+    let mut fresh = Store::create(&dir.path().join("c.db"), POSYANDU, "c", now()).expect("c");
+    let token_c = server.enrol(Role::Bidan, &POSYANDU[..10]);
+    field_client::sync::login(&mut fresh, &server.url, &token_c).expect("login");
+    let mut whole = Breaking {
+        inner: HttpTransport::new(&server.url, &token_c, Duration::from_secs(30)).expect("http"),
+        left: usize::MAX,
+        snapshot_pages: 0,
+    };
+    sync(&mut fresh, &mut whole, &options).expect("uncut sync");
+    assert_eq!(
+        rest.snapshot_pages + 3,
+        whole.snapshot_pages,
+        "no page was downloaded twice"
+    );
+    assert_eq!(hashes(store.conn()), hashes(fresh.conn()));
+}
