@@ -26,6 +26,7 @@ use field_client::sync::{
     self as client_sync, Endpoint, SyncOptions, SyncSummary, Transport, TransportError,
 };
 use serde_bytes::ByteBuf;
+use sync_protocol::compact;
 use sync_protocol::wire::{self, ChildChanges, SnapshotRequest, SnapshotResponse, SyncRequest};
 use sync_protocol::{
     ChildDocument, ChildId, DeviceId, Grams, MeasurementId, MeasurementInput, Millimetres,
@@ -1766,7 +1767,7 @@ fn memory(args: &Args, dir: Option<&Path>, seed: u64, out: &mut SyncResult) -> a
                         changes: doc
                             .changes_since(&[])
                             .into_iter()
-                            .map(|c| ByteBuf::from(c.bytes))
+                            .map(|c| ByteBuf::from(compact::compact(&c.bytes, |_| false)))
                             .collect(),
                     }),
                     Err(e) => {
