@@ -62,6 +62,10 @@ pub struct LoginArgs {
         hide_env_values = true
     )]
     pub token: String,
+    /// Allow plain http:// to a server that is not on this machine (the
+    /// token and children's data would cross the network unencrypted).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,9 @@ const BUNDLE_PAGE_BYTES: usize = 32 << 20;
 pub enum BundleImportError {
     #[error(transparent)]
     Bundle(#[from] BundleError),
-    #[error("the bundle was made by a device that is not enrolled here (or was revoked): {0}")]
+    #[error(
+        "the bundle was made by a device that is not enrolled here, was revoked or whose token expired: {0}"
+    )]
     UnknownDevice(uuid::Uuid),
     #[error("the bundle's content is unreadable: {0}")]
     Wire(#[from] WireError),
@@ -45,11 +47,29 @@ pub fn import(
     let (device, key) = storage
         .bundle_key(header.enrolment)?
         .ok_or(BundleImportError::UnknownDevice(header.enrolment))?;
+    if device.expires_at_ms.is_some_and(|at| at <= now_ms) {
+        return Err(BundleImportError::UnknownDevice(header.enrolment));
+    }
     let message = bundle::open(bytes, Direction::Upload, &key)?;
     let request: SyncRequest = wire::decode(message, wire::MAX_MESSAGE_BYTES)?;
     let response = storage.sync(&device, &request, BUNDLE_PAGE_BYTES, now_ms)?;
     let framed = wire::encode(&response)?;
     let reply = bundle::seal(Direction::Reply, device.id, &key, &framed);
+    let stored = response
+        .acks
+        .iter()
+        .filter(|a| matches!(a, sync_protocol::wire::Ack::Stored))
+        .count();
+    storage.audit(
+        now_ms,
+        &device.id.to_string(),
+        "bundle.import",
+        &device.id.to_string(),
+        &format!(
+            "acknowledged={stored} sent={}",
+            response.feed.iter().map(|g| g.changes.len()).sum::<usize>()
+        ),
+    )?;
     Ok(BundleImport {
         device,
         response,

@@ -14,6 +14,18 @@ pub fn enrol(
     name: &str,
     now_ms: i64,
 ) -> Result<(Enrolment, String), StorageError> {
+    enrol_until(storage, role, scope, name, None, now_ms)
+}
+
+/// [`enrol`] with a token that stops working at `expires_at_ms`.
+pub fn enrol_until(
+    storage: &dyn Storage,
+    role: Role,
+    scope: Scope,
+    name: &str,
+    expires_at_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<(Enrolment, String), StorageError> {
     let token = token::generate();
     let enrolment = storage.add_device(
         NewEnrolment {
@@ -22,15 +34,52 @@ pub fn enrol(
             scope,
             token_hash: token::hash(&token),
             bundle_key: bundle_key(&token),
+            expires_at_ms,
         },
         now_ms,
+    )?;
+    storage.audit(
+        now_ms,
+        "admin-cli",
+        "device.add",
+        &enrolment.id.to_string(),
+        &format!("role={} area={}", role.code(), enrolment.scope.to_text()),
     )?;
     Ok((enrolment, token))
 }
 
+/// Gives a device a new token; the old one stops working at once.
+pub fn rotate(
+    storage: &dyn Storage,
+    id: uuid::Uuid,
+    expires_at_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<(Enrolment, String), StorageError> {
+    let token = token::generate();
+    let enrolment =
+        storage.rotate_token(id, token::hash(&token), bundle_key(&token), expires_at_ms)?;
+    storage.audit(now_ms, "admin-cli", "device.rotate", &id.to_string(), "")?;
+    Ok((enrolment, token))
+}
+
+/// Revokes a device: its next sync is refused; what it synced is kept.
+pub fn revoke(
+    storage: &dyn Storage,
+    id: uuid::Uuid,
+    now_ms: i64,
+) -> Result<Enrolment, StorageError> {
+    let enrolment = storage.revoke_device(id, now_ms)?;
+    storage.audit(now_ms, "admin-cli", "device.revoke", &id.to_string(), "")?;
+    Ok(enrolment)
+}
+
 /// Creates the admin enrolment if there is none; returns its token then.
 pub fn ensure_admin(storage: &dyn Storage, now_ms: i64) -> Result<Option<String>, StorageError> {
-    if storage.devices()?.iter().any(|d| d.role == Role::Admin) {
+    if storage
+        .devices()?
+        .iter()
+        .any(|d| d.role == Role::Admin && d.revoked_at_ms.is_none())
+    {
         return Ok(None);
     }
     let (_, token) = enrol(storage, Role::Admin, Scope::All, "admin", now_ms)?;

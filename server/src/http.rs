@@ -126,12 +126,33 @@ impl FromRequestParts<AppState> for Caller {
         let hash = crate::token::hash(token);
         let storage = state.storage.clone();
         let who = blocking(move || storage.authenticate(&hash)).await?;
-        who.map(Caller).ok_or_else(|| {
+        let who = who.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "unknown or revoked token: ask the district admin for a new enrolment",
+                "unknown token: ask the district admin for an enrolment",
             )
-        })
+        })?;
+        if let Some(at) = who.revoked_at_ms {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "this device was revoked on {}; what it synced before is kept. Ask the district admin for a new enrolment",
+                    day(at)
+                ),
+            ));
+        }
+        if let Some(at) = who.expires_at_ms
+            && at <= now_ms()
+        {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "this device's token expired on {}; ask the district admin for a new one (`tumbuh-server device rotate`)",
+                    day(at)
+                ),
+            ));
+        }
+        Ok(Caller(who))
     }
 }
 
@@ -211,6 +232,25 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+fn day(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// Records a by-name read in the audit log (ids and counts only).
+async fn audit_read(
+    state: &AppState,
+    who: &Enrolment,
+    action: &'static str,
+    target: String,
+    detail: String,
+) -> Result<(), ApiError> {
+    let storage = state.storage.clone();
+    let who = who.id.to_string();
+    blocking(move || storage.audit(now_ms(), &who, action, &target, &detail)).await
+}
+
 async fn sync(
     State(state): State<AppState>,
     Caller(who): Caller,
@@ -279,8 +319,19 @@ async fn children(
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
     let storage = state.storage.clone();
     let scope = who.scope.clone();
+    let audited_area = area
+        .as_ref()
+        .map_or_else(|| who.scope.to_text(), ToString::to_string);
     let rows = blocking(move || storage.children(&scope, area.as_ref(), q.after.as_deref(), limit))
         .await?;
+    audit_read(
+        &state,
+        &who,
+        "children.list",
+        audited_area,
+        format!("rows={}", rows.len()),
+    )
+    .await?;
     let next = (rows.len() == limit).then(|| rows.last().map(|r| r.id.clone()));
     Ok(Json(serde_json::json!({ "children": rows, "next": next.flatten() })).into_response())
 }
@@ -313,7 +364,10 @@ async fn child(
     let detail = blocking(move || storage.child(child_id)).await?;
     match detail {
         // Out of scope answers like absent: it does not reveal that the id exists.
-        Some(d) if who.scope.contains(&d.summary.posyandu) => Ok(Json(d).into_response()),
+        Some(d) if who.scope.contains(&d.summary.posyandu) => {
+            audit_read(&state, &who, "child.read", id, String::new()).await?;
+            Ok(Json(d).into_response())
+        }
         _ => Err(not_found(&id)),
     }
 }
@@ -328,6 +382,7 @@ async fn document(
     let doc = blocking(move || storage.document(child_id)).await?;
     match doc {
         Some((area, bytes)) if who.scope.contains(&area) => {
+            audit_read(&state, &who, "document.read", id, String::new()).await?;
             Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
         }
         _ => Err(not_found(&id)),

@@ -50,6 +50,18 @@ enum Command {
     Bundle(BundleCommand),
     /// Counts: children, changes, projection backlog, devices.
     Status,
+    /// The audit log: enrolments, revocations, bundle imports, by-name reads.
+    Audit {
+        /// Only entries from this day on (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        /// Only entries by this enrolment id (or `admin-cli`).
+        #[arg(long)]
+        who: Option<String>,
+        /// Only this action (e.g. `device.revoke`) or family (`device`).
+        #[arg(long)]
+        action: Option<String>,
+    },
     /// Seed a small made-up district (two posyandu, 30 children, a year of
     /// measurements) and print tokens for two kader devices and the district.
     Demo,
@@ -77,9 +89,24 @@ enum DeviceCommand {
         /// A name to recognise the device by (e.g. the kader's name).
         #[arg(long, default_value = "")]
         name: String,
+        /// The token stops working after this many days (default: 365; 0 = never).
+        #[arg(long, value_name = "DAYS", default_value_t = 365)]
+        expires_days: u32,
     },
-    /// List enrolled devices.
+    /// List enrolled devices (revoked ones marked).
     List,
+    /// Revoke a lost or stolen device: its next sync is refused; what it
+    /// synced before is kept.
+    Revoke {
+        /// The device's enrolment id (from `device list`).
+        id: uuid::Uuid,
+    },
+    /// Give a device a new token; the old one stops working at once.
+    Rotate {
+        id: uuid::Uuid,
+        #[arg(long, value_name = "DAYS", default_value_t = 365)]
+        expires_days: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +123,11 @@ enum BundleCommand {
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// The expiry time of a token valid for `days` (0 = never).
+fn expiry(days: u32) -> Option<i64> {
+    (days > 0).then(|| now_ms() + i64::from(days) * 86_400_000)
 }
 
 fn main() -> ExitCode {
@@ -138,6 +170,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             area,
             all_areas,
             name,
+            expires_days,
         }) => {
             let storage = open(&cli)?;
             let scope = if *all_areas {
@@ -153,7 +186,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             };
             role.check_scope(&scope).map_err(anyhow::Error::msg)?;
-            let (device, token) = enrol::enrol(storage.as_ref(), *role, scope, name, now_ms())?;
+            let (device, token) = enrol::enrol_until(
+                storage.as_ref(),
+                *role,
+                scope,
+                name,
+                expiry(*expires_days),
+                now_ms(),
+            )?;
             if cli.json {
                 print_json(&serde_json::json!({ "token": token, "device": device }))?;
             } else {
@@ -180,11 +220,66 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             for d in devices {
                 println!(
-                    "{}  {:<9} {:<30} {}",
+                    "{}  {:<9} {:<30} {}{}",
                     d.id,
                     d.role.code(),
                     d.scope.to_text(),
-                    d.name
+                    d.name,
+                    if d.revoked_at_ms.is_some() {
+                        "  (revoked)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(())
+        }
+        Command::Device(DeviceCommand::Revoke { id }) => {
+            let device = enrol::revoke(open(&cli)?.as_ref(), *id, now_ms())?;
+            if cli.json {
+                return print_json(&device);
+            }
+            println!(
+                "device {} ({} {}) revoked: its next sync is refused; what it synced is kept",
+                device.id,
+                device.role.code(),
+                device.scope.to_text()
+            );
+            Ok(())
+        }
+        Command::Device(DeviceCommand::Rotate { id, expires_days }) => {
+            let (device, token) =
+                enrol::rotate(open(&cli)?.as_ref(), *id, expiry(*expires_days), now_ms())?;
+            if cli.json {
+                return print_json(&serde_json::json!({ "token": token, "device": device }));
+            }
+            println!(
+                "new token for device {} (shown once; the old one no longer works):",
+                device.id
+            );
+            println!("{token}");
+            Ok(())
+        }
+        Command::Audit { since, who, action } => {
+            let filter = tumbuh_server::storage::AuditFilter {
+                since_ms: since
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|t| t.and_utc().timestamp_millis()),
+                who: who.clone(),
+                action: action.clone(),
+                limit: 0,
+            };
+            let entries = open(&cli)?.audit_log(&filter)?;
+            if cli.json {
+                return print_json(&entries);
+            }
+            for e in entries {
+                let at = chrono::DateTime::from_timestamp_millis(e.at_ms)
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{at}  {:<36}  {:<15} {} {}",
+                    e.who, e.action, e.target, e.detail
                 );
             }
             Ok(())

@@ -13,16 +13,43 @@ use crate::sync::bundle::{self, BundleFileError};
 use crate::sync::http::HttpTransport;
 use crate::sync::{SyncError, SyncOptions, SyncSummary, TransportError, state};
 
-/// Whether `url` looks like a server address.
-fn check_url(url: &str) -> anyhow::Result<()> {
-    let lower = url.to_ascii_lowercase();
-    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return Err(user_error(
+/// Whether `url` may be used: `https://`, or plain `http://` only to this
+/// machine unless the user insists (`--insecure`).
+fn check_url(url: &str, insecure: bool) -> anyhow::Result<()> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        user_error(
+            format!("alamat server tidak valid ({e}): {url}"),
+            format!("not a valid server address ({e}): {url}"),
+        )
+    })?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback || insecure {
+                Ok(())
+            } else {
+                Err(user_error(
+                    format!(
+                        "http:// tanpa enkripsi ke server lain ditolak: gunakan https:// (atau --insecure bila memang disengaja): {url}"
+                    ),
+                    format!(
+                        "plain http:// to another machine is refused: use https:// (or --insecure if you really mean it): {url}"
+                    ),
+                ))
+            }
+        }
+        _ => Err(user_error(
             format!("alamat server harus diawali http:// atau https://: {url}"),
             format!("the server address must start with http:// or https://: {url}"),
-        ));
+        )),
     }
-    Ok(())
 }
 
 fn transport_error(e: TransportError) -> anyhow::Error {
@@ -43,7 +70,7 @@ fn transport_error(e: TransportError) -> anyhow::Error {
 }
 
 pub fn login(args: &LoginArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
-    check_url(&args.server)?;
+    check_url(&args.server, args.insecure)?;
     let mut store = ctx.open_store()?;
     let (info, restarted) =
         crate::sync::login(&mut store, &args.server, &args.token).map_err(sync_error)?;

@@ -117,6 +117,10 @@ pub struct Enrolment {
     pub actor: Option<String>,
     pub created_at_ms: i64,
     pub last_sync_ms: Option<i64>,
+    /// When the token stops working (none: never).
+    pub expires_at_ms: Option<i64>,
+    /// When the device was revoked; a revoked token is refused.
+    pub revoked_at_ms: Option<i64>,
 }
 
 fn scope_text<S: serde::Serializer>(scope: &Scope, s: S) -> Result<S::Ok, S::Error> {
@@ -131,6 +135,32 @@ pub struct NewEnrolment {
     pub scope: Scope,
     pub token_hash: [u8; 32],
     pub bundle_key: [u8; 32],
+    pub expires_at_ms: Option<i64>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at_ms: i64,
+    /// The enrolment that acted (`admin-cli` for commands run on the server).
+    pub who: String,
+    /// What was done: `device.add`, `device.revoke`, `device.rotate`,
+    /// `bundle.import`, `children.list`, `child.read`, `document.read`, ….
+    pub action: String,
+    /// What it was done to (an enrolment, a child, an area); ids only.
+    pub target: String,
+    /// Counts and parameters; never names, NIKs or measurements.
+    pub detail: String,
+}
+
+/// A filter for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub since_ms: Option<i64>,
+    pub who: Option<String>,
+    pub action: Option<String>,
+    pub limit: usize,
 }
 
 /// A child in a list.
@@ -237,9 +267,31 @@ pub enum StorageError {
 pub trait Storage: Send + Sync + 'static {
     /// Enrols a device.
     fn add_device(&self, new: NewEnrolment, now_ms: i64) -> Result<Enrolment, StorageError>;
-    /// Every enrolment.
+    /// Every enrolment, revoked ones included.
     fn devices(&self) -> Result<Vec<Enrolment>, StorageError>;
-    /// The active enrolment a token hash belongs to.
+    /// Revokes a device: its token stops working at once; what it synced is kept.
+    fn revoke_device(&self, id: Uuid, now_ms: i64) -> Result<Enrolment, StorageError>;
+    /// Gives a device a new token (hash and bundle key); the old one stops working.
+    fn rotate_token(
+        &self,
+        id: Uuid,
+        token_hash: [u8; 32],
+        bundle_key: [u8; 32],
+        expires_at_ms: Option<i64>,
+    ) -> Result<Enrolment, StorageError>;
+    /// Appends to the audit log.
+    fn audit(
+        &self,
+        at_ms: i64,
+        who: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StorageError>;
+    /// Reads the audit log, oldest first.
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StorageError>;
+    /// The enrolment a token hash belongs to, revoked or expired ones
+    /// included (the caller refuses those with a clear message).
     fn authenticate(&self, token_hash: &[u8; 32]) -> Result<Option<Enrolment>, StorageError>;
     /// The enrolment and bundle key of a device, for bundles.
     fn bundle_key(&self, id: Uuid) -> Result<Option<(Enrolment, [u8; 32])>, StorageError>;

@@ -31,14 +31,15 @@ use sync_protocol::{AreaCode, AreaLevel, ChildDocument, ChildId, DeviceId, Scope
 use uuid::Uuid;
 
 use super::{
-    ChildDetail, ChildSummary, Conflict, Enrolment, NewEnrolment, Role, Stats, Storage,
-    StorageError,
+    AuditEntry, AuditFilter, ChildDetail, ChildSummary, Conflict, Enrolment, NewEnrolment, Role,
+    Stats, Storage, StorageError,
 };
 use crate::projection::{self, ProjectedChild};
 
 /// Schema migrations, applied in order (`PRAGMA user_version` counts them).
 /// Append only.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE devices (
     id           TEXT PRIMARY KEY,
     name         TEXT NOT NULL,
@@ -134,7 +135,25 @@ CREATE TABLE conflicts (
     vals         TEXT NOT NULL,
     PRIMARY KEY (child_id, field)
 );
-"#];
+"#,
+    r#"
+-- Access control (migration 2): token expiry and the append-only audit log.
+ALTER TABLE devices ADD COLUMN expires_at INTEGER;
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      INTEGER NOT NULL,
+    who     TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    target  TEXT NOT NULL,
+    detail  TEXT NOT NULL
+);
+CREATE INDEX audit_by_time ON audit (at);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
+];
 
 /// Rebuild a child's saved document once this many changes came after it.
 const RESAVE_AFTER_CHANGES: usize = 8;
@@ -194,15 +213,28 @@ fn enrolment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Enrolment, Vec
             actor: r.get(4)?,
             created_at_ms: r.get(5)?,
             last_sync_ms: r.get(6)?,
+            expires_at_ms: r.get(8)?,
+            revoked_at_ms: r.get(9)?,
         },
         r.get(7)?,
     ))
 }
 
 const ENROLMENT_COLUMNS: &str =
-    "id, name, role, scope, actor, created_at, last_sync_at, bundle_key";
+    "id, name, role, scope, actor, created_at, last_sync_at, bundle_key, expires_at, revoked_at";
 
 impl SqliteStorage {
+    fn enrolment(conn: &Connection, id: Uuid) -> Result<Enrolment, StorageError> {
+        conn.query_row(
+            &format!("SELECT {ENROLMENT_COLUMNS} FROM devices WHERE id = ?1"),
+            [id.to_string()],
+            enrolment_from_row,
+        )
+        .optional()?
+        .map(|(e, _)| e)
+        .ok_or_else(|| StorageError::NoSuchDevice(id.to_string()))
+    }
+
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStorage, StorageError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -566,8 +598,8 @@ impl Storage for SqliteStorage {
         let id = Uuid::now_v7();
         self.with_write(|tx| {
             tx.execute(
-                "INSERT INTO devices (id, name, role, scope, token_hash, bundle_key, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO devices (id, name, role, scope, token_hash, bundle_key, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     id.to_string(),
                     new.name,
@@ -575,7 +607,8 @@ impl Storage for SqliteStorage {
                     new.scope.to_text(),
                     new.token_hash.as_slice(),
                     new.bundle_key.as_slice(),
-                    now_ms
+                    now_ms,
+                    new.expires_at_ms
                 ],
             )?;
             Ok(())
@@ -588,13 +621,15 @@ impl Storage for SqliteStorage {
             actor: None,
             created_at_ms: now_ms,
             last_sync_ms: None,
+            expires_at_ms: new.expires_at_ms,
+            revoked_at_ms: None,
         })
     }
 
     fn devices(&self) -> Result<Vec<Enrolment>, StorageError> {
         self.with_read(|tx| {
             let mut stmt = tx.prepare(&format!(
-                "SELECT {ENROLMENT_COLUMNS} FROM devices WHERE revoked_at IS NULL ORDER BY created_at, id"
+                "SELECT {ENROLMENT_COLUMNS} FROM devices ORDER BY created_at, id"
             ))?;
             let rows = stmt
                 .query_map([], enrolment_from_row)?
@@ -608,7 +643,7 @@ impl Storage for SqliteStorage {
         self.with_read(|tx| {
             Ok(tx
                 .prepare_cached(&format!(
-                    "SELECT {ENROLMENT_COLUMNS} FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL"
+                    "SELECT {ENROLMENT_COLUMNS} FROM devices WHERE token_hash = ?1"
                 ))?
                 .query_row([token_hash.as_slice()], enrolment_from_row)
                 .optional()?
@@ -626,6 +661,94 @@ impl Storage for SqliteStorage {
                 .optional()?)
         })?;
         row.map(|(e, key)| Ok((e, blob32(key)?))).transpose()
+    }
+
+    fn revoke_device(&self, id: Uuid, now_ms: i64) -> Result<Enrolment, StorageError> {
+        self.with_write(|tx| {
+            tx.execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+                params![id.to_string(), now_ms],
+            )?;
+            Self::enrolment(tx, id)
+        })
+    }
+
+    fn rotate_token(
+        &self,
+        id: Uuid,
+        token_hash: [u8; 32],
+        bundle_key: [u8; 32],
+        expires_at_ms: Option<i64>,
+    ) -> Result<Enrolment, StorageError> {
+        self.with_write(|tx| {
+            let e = Self::enrolment(tx, id)?;
+            if e.revoked_at_ms.is_some() {
+                return Err(StorageError::NoSuchDevice(format!("{id} (revoked)")));
+            }
+            tx.execute(
+                "UPDATE devices SET token_hash = ?2, bundle_key = ?3, expires_at = ?4 WHERE id = ?1",
+                params![
+                    id.to_string(),
+                    token_hash.as_slice(),
+                    bundle_key.as_slice(),
+                    expires_at_ms
+                ],
+            )?;
+            Self::enrolment(tx, id)
+        })
+    }
+
+    fn audit(
+        &self,
+        at_ms: i64,
+        who: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StorageError> {
+        self.with_write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO audit (at, who, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![at_ms, who, action, target, detail])?;
+            Ok(())
+        })
+    }
+
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StorageError> {
+        self.with_read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT id, at, who, action, target, detail FROM audit
+                  WHERE at >= ?1 AND (?2 IS NULL OR who = ?2)
+                    AND (?3 IS NULL OR action = ?3 OR action LIKE ?3 || '.%')
+                  ORDER BY id LIMIT ?4",
+            )?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        filter.since_ms.unwrap_or(i64::MIN),
+                        filter.who,
+                        filter.action,
+                        if filter.limit == 0 {
+                            -1
+                        } else {
+                            filter.limit as i64
+                        }
+                    ],
+                    |r| {
+                        Ok(AuditEntry {
+                            id: r.get(0)?,
+                            at_ms: r.get(1)?,
+                            who: r.get(2)?,
+                            action: r.get(3)?,
+                            target: r.get(4)?,
+                            detail: r.get(5)?,
+                        })
+                    },
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
     }
 
     fn bind_actor(&self, id: Uuid, actor: DeviceId) -> Result<(), StorageError> {

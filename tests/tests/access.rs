@@ -1,0 +1,150 @@
+//! Access control: revoked and expired tokens, rotation, the audit log, and
+//! the client's refusal of plain HTTP to another machine.
+
+use tumbuh_tests::{Device, POSYANDU, Server};
+
+/// Enrols a kader of `POSYANDU`; returns (enrolment id, token).
+fn enrol(server: &Server) -> (String, String) {
+    let v = server.json(&["device", "add", "--role", "kader", "--area", POSYANDU]);
+    (
+        v["device"]["id"].as_str().expect("id").to_string(),
+        v["token"].as_str().expect("token").to_string(),
+    )
+}
+
+#[test]
+fn a_revoked_device_is_refused_with_a_clear_message_and_its_data_is_kept() {
+    let server = Server::start();
+    let (id, token) = enrol(&server);
+    let device = Device::new();
+    device.login(&server.url(), &token);
+    let child = device.add_child("Siti Aisyah", "P", "2023-05-17", "Sri Wahyuni");
+    device.sync();
+    let before = server.count("changes");
+    assert!(before > 0);
+
+    let revoked = server.json(&["device", "revoke", &id]);
+    assert!(revoked["revoked_at_ms"].is_i64(), "{revoked}");
+    device.measure(&child, "2024-08-05", "9.8", &[]);
+    let out = device.sync_output(5, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("revoked"), "{err}");
+    assert!(err.contains("kept"), "{err}");
+    assert_eq!(
+        server.count("changes"),
+        before,
+        "nothing taken from a revoked device"
+    );
+    assert_eq!(
+        device.outbox().len(),
+        1,
+        "the device keeps what it could not send"
+    );
+    let r = server.get(&format!("/v1/children/{child}"), &token);
+    assert_eq!(r.status, 401);
+    // What the device synced before is kept and readable by others.
+    let district = server.enrol("district", &POSYANDU[..4]);
+    assert_eq!(
+        server
+            .get(&format!("/v1/children/{child}"), &district)
+            .status,
+        200
+    );
+    let list = server.json(&["device", "list"]);
+    let row = list
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| d["id"] == id.as_str())
+        .expect("revoked device still listed");
+    assert!(row["revoked_at_ms"].is_i64());
+}
+
+#[test]
+fn rotation_replaces_the_token_and_expiry_ends_it() {
+    let server = Server::start();
+    let (id, old) = enrol(&server);
+    assert_eq!(server.get("/v1/conflicts", &old).status, 200);
+    let rotated = server.json(&["device", "rotate", &id]);
+    let new = rotated["token"].as_str().expect("token").to_string();
+    assert_ne!(new, old);
+    assert_eq!(server.get("/v1/conflicts", &old).status, 401);
+    assert_eq!(server.get("/v1/conflicts", &new).status, 200);
+
+    // Expire it (as if its days had passed).
+    server
+        .conn()
+        .execute("UPDATE devices SET expires_at = 1 WHERE id = ?1", [&id])
+        .expect("expire");
+    let r = server.get("/v1/conflicts", &new);
+    assert_eq!(r.status, 401);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .expect("error")
+            .contains("expired")
+    );
+}
+
+#[test]
+fn enrolments_revocations_and_by_name_reads_are_audited_append_only() {
+    let server = Server::start();
+    let (id, token) = enrol(&server);
+    let r = server.get(&format!("/v1/children?area={POSYANDU}"), &token);
+    assert_eq!(r.status, 200);
+    server.json(&["device", "revoke", &id]);
+
+    let device_actions = server.json(&["audit", "--action", "device"]);
+    let actions: Vec<&str> = device_actions
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["target"] == id.as_str())
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(actions, ["device.add", "device.revoke"]);
+    let reads = server.json(&["audit", "--who", &id]);
+    let reads = reads.as_array().expect("entries");
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0]["action"], "children.list");
+    assert_eq!(reads[0]["target"], POSYANDU);
+
+    let conn = server.conn();
+    assert!(
+        conn.execute("UPDATE audit SET who = 'someone else'", [])
+            .is_err()
+    );
+    assert!(conn.execute("DELETE FROM audit", []).is_err());
+}
+
+#[test]
+fn plain_http_to_another_machine_is_refused_without_insecure() {
+    let device = Device::new();
+    let out = device
+        .cmd()
+        .args([
+            "--lang",
+            "en",
+            "login",
+            "--server",
+            "http://10.20.30.40:8080",
+            "--token",
+            "tmb_x",
+        ])
+        .output()
+        .expect("run tumbuh");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("https://") && err.contains("--insecure"),
+        "{err}"
+    );
+    assert!(
+        device
+            .conn()
+            .query_row("SELECT count(*) FROM server", [], |r| r.get::<_, i64>(0))
+            .expect("count")
+            == 0
+    );
+}
