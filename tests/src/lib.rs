@@ -322,6 +322,7 @@ pub struct Server {
     addr: SocketAddr,
     admin_token: Option<String>,
     starts: u32,
+    log_filter: Option<String>,
 }
 
 /// Runs `cmd --json args…`, asserts success and parses stdout.
@@ -363,6 +364,11 @@ impl HttpResponse {
 impl Server {
     /// Starts a server on a new, empty database.
     pub fn start() -> Self {
+        Self::start_logging(None)
+    }
+
+    /// Starts a server with `TUMBUH_SERVER_LOG` set to `filter` (e.g. "debug").
+    pub fn start_logging(filter: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("server.db");
         let mut server = Server {
@@ -372,6 +378,7 @@ impl Server {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_token: None,
             starts: 0,
+            log_filter: filter.map(str::to_string),
         };
         server.spawn();
         server
@@ -381,9 +388,14 @@ impl Server {
     fn spawn(&mut self) {
         self.starts += 1;
         let log = std::fs::File::create(self.log_path()).expect("server log file");
-        let mut process = std::process::Command::new(server_bin())
+        let mut command = std::process::Command::new(server_bin());
+        command
             .env_remove("TUMBUH_SERVER_DB")
-            .env_remove("TUMBUH_SERVER_LOG")
+            .env_remove("TUMBUH_SERVER_LOG");
+        if let Some(filter) = &self.log_filter {
+            command.env("TUMBUH_SERVER_LOG", filter);
+        }
+        let mut process = command
             .arg("--db")
             .arg(&self.db)
             .args(["--json", "serve", "--listen", "127.0.0.1:0"])

@@ -1,0 +1,116 @@
+//! No personal data in logs: a full sync (HTTP and bundle) with debug logging
+//! on both sides leaves no child's name, mother's name, NIK or token in the
+//! logs.
+
+use tumbuh_tests::{Device, POSYANDU, Server};
+
+#[test]
+fn debug_logs_of_a_full_sync_hold_no_names_niks_or_tokens() {
+    let server = Server::start_logging(Some("debug"));
+    let token_a = server.enrol("kader", POSYANDU);
+    let token_b = server.enrol("bidan", &POSYANDU[..10]);
+    let a = Device::new();
+    let b = Device::new();
+    a.login(&server.url(), &token_a);
+    b.login(&server.url(), &token_b);
+    let secrets = [
+        "Zulaikha Purnamasari",
+        "Wartini Handayani",
+        "3530015705230001",
+        "3530014107950003",
+        token_a.as_str(),
+        token_b.as_str(),
+    ];
+    let child = a.json(&[
+        "child",
+        "add",
+        "--name",
+        secrets[0],
+        "--sex",
+        "P",
+        "--birth-date",
+        "2023-05-17",
+        "--mother-name",
+        secrets[1],
+        "--nik",
+        secrets[2],
+        "--mother-nik",
+        secrets[3],
+    ])["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    a.measure(
+        &child,
+        "2024-08-05",
+        "9.8",
+        &["--height", "79.5", "--position", "lying"],
+    );
+    let mut client_logs = String::new();
+    for device in [&a, &b, &a] {
+        let out = device
+            .cmd()
+            .env("TUMBUH_LOG", "debug")
+            .args(["--json", "sync"])
+            .output()
+            .expect("sync");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        client_logs.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    let bundle = a.dir().join("up.tmb");
+    let reply = a.dir().join("back.tmb");
+    a.measure(&child, "2024-09-05", "10.1", &[]);
+    let out = a
+        .cmd()
+        .env("TUMBUH_LOG", "debug")
+        .arg("bundle")
+        .arg("export")
+        .arg(&bundle)
+        .output()
+        .expect("export");
+    assert!(out.status.success());
+    client_logs.push_str(&String::from_utf8_lossy(&out.stderr));
+    let out = server
+        .cmd()
+        .env("TUMBUH_SERVER_LOG", "debug")
+        .args(["bundle", "import"])
+        .arg(&bundle)
+        .arg("--reply")
+        .arg(&reply)
+        .output()
+        .expect("import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let import_log = String::from_utf8_lossy(&out.stderr).to_string();
+    server.wait_projected();
+    let server_log = server.log();
+    assert!(
+        server_log.contains("DEBUG") || client_logs.contains("DEBUG"),
+        "debug logging was on (else this test proves nothing)"
+    );
+    assert_eq!(b.count("children"), 1, "the data did travel");
+    for (name, log) in [
+        ("server", &server_log),
+        ("clients", &client_logs),
+        ("bundle import", &import_log),
+    ] {
+        for secret in secrets {
+            assert!(
+                !log.contains(secret),
+                "the {name} log holds personal data or a token: {secret}"
+            );
+        }
+        let upper = secrets[0].to_uppercase();
+        assert!(
+            !log.to_uppercase().contains(&upper),
+            "{name} log holds the name in another case"
+        );
+    }
+}
