@@ -66,6 +66,9 @@ pub struct LoginArgs {
     /// token and children's data would cross the network unencrypted).
     #[arg(long)]
     pub insecure: bool,
+    /// Trust this CA certificate (PEM) for the server, e.g. a district's own CA.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -113,6 +113,10 @@ CREATE TABLE bundle_exports (
     created_at  INTEGER NOT NULL
 );
 "#,
+    r#"
+-- The CA certificate (PEM) the device trusts for its server (migration 3).
+ALTER TABLE server ADD COLUMN ca_cert BLOB;
+"#,
 ];
 
 /// What can go wrong with the local store.

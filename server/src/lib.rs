@@ -57,3 +57,51 @@ pub async fn serve(
         .ok();
     result
 }
+
+/// The certificate and private key (PEM files) for HTTPS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
+/// Like [`serve`], over HTTPS (rustls with the ring provider: no system
+/// TLS library). `listener` must be non-blocking.
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    storage: Arc<dyn Storage>,
+    limits: Limits,
+    tls: &TlsFiles,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Installing twice is harmless (the first provider stays).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot use the TLS certificate {} and key {}: {e}",
+                    tls.cert.display(),
+                    tls.key.display()
+                ),
+            )
+        })?;
+    let worker = worker::ProjectionWorker::start(storage.clone());
+    let router = app(storage, worker.kick_handle(), limits);
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    });
+    let result = axum_server::from_tcp_rustls(listener, config)?
+        .handle(handle)
+        .serve(router.into_make_service())
+        .await;
+    tokio::task::spawn_blocking(move || worker.stop())
+        .await
+        .ok();
+    result
+}

@@ -39,6 +39,12 @@ enum Command {
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
         listen: String,
+        /// Serve HTTPS with this certificate chain (PEM).
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Enrol and list devices.
     #[command(subcommand)]
@@ -164,7 +170,17 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Serve { listen } => serve(&cli, listen),
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert
+                .clone()
+                .zip(tls_key.clone())
+                .map(|(cert, key)| tumbuh_server::TlsFiles { cert, key });
+            serve(&cli, listen, tls)
+        }
         Command::Device(DeviceCommand::Add {
             role,
             area,
@@ -407,7 +423,7 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn serve(cli: &Cli, listen: &str) -> anyhow::Result<()> {
+fn serve(cli: &Cli, listen: &str, tls: Option<tumbuh_server::TlsFiles>) -> anyhow::Result<()> {
     let storage = open(cli)?;
     let admin = enrol::ensure_admin(storage.as_ref(), now_ms())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -415,17 +431,18 @@ fn serve(cli: &Cli, listen: &str) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
+        let listener = std::net::TcpListener::bind(listen)
             .with_context(|| format!("cannot listen on {listen}"))?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         if cli.json {
             print_json(&serde_json::json!({
-                "listening": format!("http://{addr}"), "db": cli.db, "admin_token": admin,
+                "listening": format!("{scheme}://{addr}"), "db": cli.db, "admin_token": admin,
             }))?;
         } else {
             println!(
-                "tumbuh-server listening on http://{addr} (database {})",
+                "tumbuh-server listening on {scheme}://{addr} (database {})",
                 cli.db.display()
             );
             if let Some(token) = &admin {
@@ -433,7 +450,23 @@ fn serve(cli: &Cli, listen: &str) -> anyhow::Result<()> {
             }
             std::io::stdout().flush()?;
         }
-        tumbuh_server::serve(listener, storage, Limits::default(), shutdown_signal()).await?;
+        match tls {
+            Some(files) => {
+                tumbuh_server::serve_tls(
+                    listener,
+                    storage,
+                    Limits::default(),
+                    &files,
+                    shutdown_signal(),
+                )
+                .await?
+            }
+            None => {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                tumbuh_server::serve(listener, storage, Limits::default(), shutdown_signal())
+                    .await?
+            }
+        }
         tracing::info!("stopped");
         Ok(())
     })

@@ -71,9 +71,22 @@ fn transport_error(e: TransportError) -> anyhow::Error {
 
 pub fn login(args: &LoginArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
     check_url(&args.server, args.insecure)?;
+    let ca = args
+        .ca_cert
+        .as_ref()
+        .map(|p| {
+            std::fs::read(p).map_err(|e| {
+                user_error(
+                    format!("tidak dapat membaca {}: {e}", p.display()),
+                    format!("cannot read {}: {e}", p.display()),
+                )
+            })
+        })
+        .transpose()?;
     let mut store = ctx.open_store()?;
     let (info, restarted) =
-        crate::sync::login(&mut store, &args.server, &args.token).map_err(sync_error)?;
+        crate::sync::login_with_ca(&mut store, &args.server, &args.token, ca.as_deref())
+            .map_err(sync_error)?;
     let scope = Scope::from_text(&info.enrolment.scope)
         .map_err(|e| anyhow::anyhow!("the server sent a bad scope: {e}"))?;
     let posyandu = store.device().posyandu.clone();
@@ -213,8 +226,13 @@ fn print_summary(ctx: &Context, out: &mut dyn Write, s: &SyncSummary) -> anyhow:
 pub fn sync(args: &SyncArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut store = ctx.open_store()?;
     let server = state::server(store.conn())?.ok_or_else(|| sync_error(SyncError::NotLoggedIn))?;
-    let mut transport = HttpTransport::new(&server.url, &server.token, Duration::from_secs(60))
-        .map_err(transport_error)?;
+    let mut transport = HttpTransport::with_ca(
+        &server.url,
+        &server.token,
+        Duration::from_secs(60),
+        server.ca_cert.as_deref(),
+    )
+    .map_err(transport_error)?;
     let options = SyncOptions {
         give_up_after: Duration::from_secs(args.timeout),
         progress: !ctx.json,

@@ -44,10 +44,31 @@ impl HttpTransport {
         token: &str,
         timeout: Duration,
     ) -> Result<HttpTransport, TransportError> {
+        Self::with_ca(base, token, timeout, None)
+    }
+
+    /// [`HttpTransport::new`], also trusting the CA certificate(s) in `ca_pem`
+    /// (for a district server with its own certificate authority).
+    pub fn with_ca(
+        base: &str,
+        token: &str,
+        timeout: Duration,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<HttpTransport, TransportError> {
         // reqwest uses the process-wide rustls provider; ring builds from
         // source with no system library. Installing twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::blocking::Client::builder()
+        let mut builder = reqwest::blocking::Client::builder();
+        if let Some(pem) = ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                TransportError::Refused {
+                    status: 0,
+                    message: format!("the CA certificate file is not PEM: {e}"),
+                }
+            })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let client = builder
             .connect_timeout(Duration::from_secs(15))
             .timeout(timeout)
             .user_agent(concat!("tumbuh/", env!("CARGO_PKG_VERSION")))

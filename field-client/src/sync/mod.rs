@@ -234,8 +234,19 @@ pub fn login(
     url: &str,
     token: &str,
 ) -> Result<(http::LoginInfo, bool), SyncError> {
+    login_with_ca(store, url, token, None)
+}
+
+/// [`login`], trusting the CA certificate(s) in `ca_pem` for this server
+/// (kept in the store for later syncs).
+pub fn login_with_ca(
+    store: &mut Store,
+    url: &str,
+    token: &str,
+    ca_pem: Option<&[u8]>,
+) -> Result<(http::LoginInfo, bool), SyncError> {
     let url = url.trim_end_matches('/').to_string();
-    let transport = http::HttpTransport::new(&url, token, Duration::from_secs(60))
+    let transport = http::HttpTransport::with_ca(&url, token, Duration::from_secs(60), ca_pem)
         .map_err(SyncError::Refused)?;
     let info = transport
         .login(&store.device().id.to_string())
@@ -253,6 +264,7 @@ pub fn login(
             info.enrolment.id,
             &info.enrolment.role,
             &scope,
+            ca_pem,
         )?)
     })?;
     Ok((info, restarted))

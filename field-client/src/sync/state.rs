@@ -23,13 +23,15 @@ pub struct ServerState {
     pub last_sync_at: Option<i64>,
     pub last_attempt_at: Option<i64>,
     pub last_error: Option<String>,
+    /// Extra CA certificate(s), PEM, trusted for this server.
+    pub ca_cert: Option<Vec<u8>>,
 }
 
 /// Reads the server row, if the device has signed in.
 pub fn server(conn: &Connection) -> Result<Option<ServerState>, rusqlite::Error> {
     conn.query_row(
         "SELECT url, token, enrolment, role, scope, cursor, snapshot_upto, snapshot_after,
-                snapshot_done, last_sync_at, last_attempt_at, last_error
+                snapshot_done, last_sync_at, last_attempt_at, last_error, ca_cert
            FROM server WHERE id = 1",
         [],
         |r| {
@@ -49,6 +51,7 @@ pub fn server(conn: &Connection) -> Result<Option<ServerState>, rusqlite::Error>
                 last_sync_at: r.get(9)?,
                 last_attempt_at: r.get(10)?,
                 last_error: r.get(11)?,
+                ca_cert: r.get(12)?,
             })
         },
     )
@@ -65,6 +68,7 @@ pub fn login(
     enrolment: Uuid,
     role: &str,
     scope: &Scope,
+    ca_cert: Option<&[u8]>,
 ) -> Result<bool, rusqlite::Error> {
     let previous = server(conn)?;
     let same = previous
@@ -72,14 +76,22 @@ pub fn login(
         .is_some_and(|p| p.enrolment == enrolment && p.url == url);
     if same {
         conn.execute(
-            "UPDATE server SET token = ?1, role = ?2, scope = ?3 WHERE id = 1",
-            params![token, role, scope.to_text()],
+            "UPDATE server SET token = ?1, role = ?2, scope = ?3, ca_cert = ?4 WHERE id = 1",
+            params![token, role, scope.to_text(), ca_cert],
         )?;
     } else {
         conn.execute("DELETE FROM server", [])?;
         conn.execute(
-            "INSERT INTO server (id, url, token, enrolment, role, scope) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
-            params![url, token, enrolment.to_string(), role, scope.to_text()],
+            "INSERT INTO server (id, url, token, enrolment, role, scope, ca_cert)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                url,
+                token,
+                enrolment.to_string(),
+                role,
+                scope.to_text(),
+                ca_cert
+            ],
         )?;
         conn.execute("UPDATE changes SET synced = 0, rejected = NULL", [])?;
     }
