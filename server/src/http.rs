@@ -34,6 +34,14 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Largest page of changes sent back.
     pub max_page_bytes: usize,
+    /// Most changes one sync request may carry (413 beyond).
+    pub max_changes_per_request: usize,
+    /// A request (body included) must complete within this time (408 beyond),
+    /// so a slow or stalled client cannot hold a connection forever.
+    pub request_timeout: std::time::Duration,
+    /// Requests per second allowed per token (429 beyond), and the burst.
+    pub requests_per_second: u32,
+    pub burst: u32,
 }
 
 impl Default for Limits {
@@ -42,6 +50,10 @@ impl Default for Limits {
             max_body_bytes: 16 << 20,
             max_message_bytes: wire::MAX_MESSAGE_BYTES,
             max_page_bytes: 4 << 20,
+            max_changes_per_request: 200_000,
+            request_timeout: std::time::Duration::from_secs(120),
+            requests_per_second: 20,
+            burst: 100,
         }
     }
 }
@@ -52,6 +64,24 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub projection: Kick,
     pub limits: Limits,
+    pub limiter: Arc<governor::DefaultKeyedRateLimiter<uuid::Uuid>>,
+}
+
+impl AppState {
+    /// State with a fresh per-token rate limiter built from `limits`.
+    pub fn new(storage: Arc<dyn Storage>, projection: Kick, limits: Limits) -> AppState {
+        let per_second = std::num::NonZeroU32::new(limits.requests_per_second.max(1))
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let burst =
+            std::num::NonZeroU32::new(limits.burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        let quota = governor::Quota::per_second(per_second).allow_burst(burst);
+        AppState {
+            storage,
+            projection,
+            limits,
+            limiter: Arc::new(governor::RateLimiter::keyed(quota)),
+        }
+    }
 }
 
 /// An error answer: a status and a message in JSON (`{"error": …}`).
@@ -152,6 +182,12 @@ impl FromRequestParts<AppState> for Caller {
                 ),
             ));
         }
+        if state.limiter.check_key(&who.id).is_err() {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests from this device; wait a moment and retry",
+            ));
+        }
         Ok(Caller(who))
     }
 }
@@ -159,6 +195,7 @@ impl FromRequestParts<AppState> for Caller {
 /// The router with every endpoint.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.limits.max_body_bytes;
+    let timeout = state.limits.request_timeout;
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/login", post(login))
@@ -170,6 +207,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/docs/{id}", get(document))
         .route("/v1/conflicts", get(conflicts))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .with_state(state)
 }
 
@@ -257,6 +298,16 @@ async fn sync(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request: wire::SyncRequest = decode_body(&body, &state.limits)?;
+    let changes: usize = request.upload.iter().map(|g| g.changes.len()).sum();
+    if changes > state.limits.max_changes_per_request {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{changes} changes in one request; at most {} are accepted: send the outbox in parts",
+                state.limits.max_changes_per_request
+            ),
+        ));
+    }
     let page = page_bytes(request.max_page_bytes, &state.limits);
     let storage = state.storage.clone();
     let uploaded = !request.upload.is_empty();

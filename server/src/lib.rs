@@ -32,11 +32,7 @@ pub use storage::{Role, Storage, StorageError};
 
 /// The HTTP application over `storage`. `projection` is woken after uploads.
 pub fn app(storage: Arc<dyn Storage>, projection: worker::Kick, limits: Limits) -> Router {
-    http::router(http::AppState {
-        storage,
-        projection,
-        limits,
-    })
+    http::router(http::AppState::new(storage, projection, limits))
 }
 
 /// Serves on `listener` until `shutdown` completes, then finishes the

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
+use std::sync::Arc;
 use tempfile::TempDir;
+use tumbuh_server::{Limits, Role, SqliteStorage, Storage, enrol};
 
 /// The posyandu every test device belongs to (from `../shared/synthetic/areas.csv`).
 pub const POSYANDU: &str = "353001200205";
@@ -633,5 +635,83 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         let start = eol + 2;
         out.extend_from_slice(&data[start..start + size]);
         data = &data[start + size + 2..];
+    }
+}
+
+/// The server library running in this process on a loopback port (for
+/// tests that drive the `field_client` library rather than the binary).
+pub struct InProcessServer {
+    pub url: String,
+    pub storage: Arc<SqliteStorage>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProcessServer {
+    pub fn start(db: &Path) -> InProcessServer {
+        Self::start_with(db, Limits::default())
+    }
+
+    /// A server with the given limits.
+    pub fn start_with(db: &Path, limits: Limits) -> InProcessServer {
+        let storage = Arc::new(SqliteStorage::open(db).expect("open server db"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, addr) = std::sync::mpsc::channel();
+        let serving: Arc<dyn Storage> = storage.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind loopback");
+                ready
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
+                tumbuh_server::serve(listener, serving, limits, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("serve");
+            });
+        });
+        let addr = addr.recv().expect("server address");
+        InProcessServer {
+            url: format!("http://{addr}"),
+            storage,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn enrol(&self, role: Role, area: &str) -> String {
+        let scope = sync_protocol::Scope::from_text(area).expect("scope");
+        enrol::enrol(self.storage.as_ref(), role, scope, "test", 0)
+            .expect("enrol")
+            .1
+    }
+
+    /// Waits until the projection has caught up with every change.
+    pub fn wait_projection(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.storage.stats().expect("stats").pending_projection > 0 {
+            assert!(Instant::now() < deadline, "projection did not catch up");
+            // The worker is woken by uploads; driving it here only shortens the wait.
+            self.storage.project_pending(256).expect("project");
+        }
+    }
+}
+
+impl Drop for InProcessServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

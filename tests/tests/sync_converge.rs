@@ -12,8 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use field_client::store::{Store, StoreError};
@@ -23,83 +22,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sync_protocol::{
     ChildDocument, ChildId, Grams, MeasurementId, MeasurementInput, Millimetres, Position, Profile,
-    ProfileField, Scope, Sex,
+    ProfileField, Sex,
 };
-use tumbuh_server::{Limits, Role, SqliteStorage, Storage, enrol};
+use tumbuh_server::Role;
+use tumbuh_tests::InProcessServer;
 
 const POSYANDU: &str = "353001200205";
-
-/// A server running in this process on a loopback port.
-struct TestServer {
-    url: String,
-    storage: Arc<SqliteStorage>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl TestServer {
-    fn start(db: &Path) -> TestServer {
-        let storage = Arc::new(SqliteStorage::open(db).expect("open server db"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready, addr) = std::sync::mpsc::channel();
-        let serving: Arc<dyn Storage> = storage.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind loopback");
-                ready
-                    .send(listener.local_addr().expect("addr"))
-                    .expect("send addr");
-                tumbuh_server::serve(listener, serving, Limits::default(), async {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("serve");
-            });
-        });
-        let addr = addr.recv().expect("server address");
-        TestServer {
-            url: format!("http://{addr}"),
-            storage,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn enrol(&self, role: Role, area: &str) -> String {
-        let scope = Scope::from_text(area).expect("scope");
-        enrol::enrol(self.storage.as_ref(), role, scope, "test", 0)
-            .expect("enrol")
-            .1
-    }
-
-    /// Waits until the projection has caught up with every change.
-    fn wait_projection(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.storage.stats().expect("stats").pending_projection > 0 {
-            assert!(Instant::now() < deadline, "projection did not catch up");
-            // The worker is woken by uploads; driving it here only shortens the wait.
-            self.storage.project_pending(256).expect("project");
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// What the test asked the devices to enter, to check nothing went missing.
 #[derive(Default)]
@@ -169,7 +97,7 @@ fn hashes(conn: &rusqlite::Connection) -> BTreeSet<Vec<u8>> {
         .collect()
 }
 
-fn do_sync(device: &mut Device, server: &TestServer) -> Result<(), String> {
+fn do_sync(device: &mut Device, server: &InProcessServer) -> Result<(), String> {
     let mut transport = HttpTransport::new(&server.url, &device.token, Duration::from_secs(30))
         .map_err(|e| e.to_string())?;
     let options = SyncOptions {
@@ -201,7 +129,7 @@ fn do_sync(device: &mut Device, server: &TestServer) -> Result<(), String> {
 fn step(
     rng: &mut StdRng,
     devices: &mut [Device],
-    server: &TestServer,
+    server: &InProcessServer,
     model: &mut Model,
     n: &mut usize,
 ) -> Result<(), String> {
@@ -291,7 +219,7 @@ fn step(
 
 fn schedule(seed: u64, dir: &Path) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let server = TestServer::start(&dir.join("server.db"));
+    let server = InProcessServer::start(&dir.join("server.db"));
     let roles = [
         (Role::Kader, POSYANDU),
         (Role::Kader, POSYANDU),
@@ -356,7 +284,7 @@ fn schedule(seed: u64, dir: &Path) -> Result<(), String> {
     check(&devices, &server, &model)
 }
 
-fn check(devices: &[Device], server: &TestServer, model: &Model) -> Result<(), String> {
+fn check(devices: &[Device], server: &InProcessServer, model: &Model) -> Result<(), String> {
     let server_conn =
         rusqlite::Connection::open(server.storage.path()).map_err(|e| e.to_string())?;
     let server_hashes = hashes(&server_conn);
@@ -489,7 +417,7 @@ fn random_schedules_converge_on_every_device_and_the_server() {
 #[test]
 fn a_gap_in_a_device_store_is_found_by_the_checksum_and_repaired() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(&dir.path().join("server.db"));
+    let server = InProcessServer::start(&dir.path().join("server.db"));
     let mut devices = Vec::new();
     for i in 0..2 {
         let token = server.enrol(Role::Kader, POSYANDU);
@@ -566,7 +494,7 @@ impl field_client::sync::Transport for Breaking {
 #[test]
 fn a_first_sync_cut_half_way_resumes_at_the_next_snapshot_page() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(&dir.path().join("server.db"));
+    let server = InProcessServer::start(&dir.path().join("server.db"));
     let mut writer = {
         let token = server.enrol(Role::Kader, POSYANDU);
         let mut store =
