@@ -466,8 +466,11 @@ impl SqliteStorage {
         let mut by_prefix = tx.prepare_cached(
             "SELECT hash FROM changes WHERE hash >= ?1 AND hash < ?2 AND child_id = ?3 LIMIT 2",
         )?;
+        let mut has_change =
+            tx.prepare_cached("SELECT 1 FROM changes WHERE hash = ?1 AND child_id = ?2")?;
         for group in &request.upload {
             let child = group.child.to_string();
+            let child_known: bool = index_get.exists([&child])?;
             // Rebuild and parse every change of the group first (their
             // dependencies resolve against this child's stored changes and
             // the ones before them in the group).
@@ -497,6 +500,35 @@ impl SqliteStorage {
                     .and_then(|bytes| {
                         automerge::Change::from_bytes(bytes)
                             .map_err(|e| format!("not a valid Automerge change: {e}"))
+                    })
+                    .and_then(|c| {
+                        // A change must build on this child's own history:
+                        // every dependency known (stored or earlier in the
+                        // upload), and only the registering change may have
+                        // none. A change of another document filed under
+                        // this child would otherwise poison its record.
+                        if c.deps().is_empty() && (!earlier.is_empty() || child_known) {
+                            let stored = has_change
+                                .exists(params![c.hash().0.as_slice(), child])
+                                .unwrap_or(false);
+                            if !stored {
+                                return Err(
+                                    "a second registering change for an existing child".into()
+                                );
+                            }
+                        }
+                        for d in c.deps() {
+                            let known = earlier.contains(&d.0)
+                                || has_change
+                                    .exists(params![d.0.as_slice(), child])
+                                    .unwrap_or(false);
+                            if !known {
+                                return Err(format!(
+                                    "it depends on change {d} which this child does not have"
+                                ));
+                            }
+                        }
+                        Ok(c)
                     });
                 if let Ok(c) = &change {
                     earlier.push(c.hash().0);

@@ -1,0 +1,106 @@
+//! Hostile uploads: a change of another document filed under an existing
+//! child, or one that builds on changes the child does not have, is refused
+//! and does not poison the child's record for everyone else.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use field_client::sync::http::HttpTransport;
+use field_client::sync::{Endpoint, Transport};
+use serde_bytes::ByteBuf;
+use sync_protocol::compact;
+use sync_protocol::wire::{self, Ack, ChildChanges, SyncRequest, SyncResponse};
+use sync_protocol::{ChildDocument, ChildId, DeviceId, Profile, ProfileField, Sex};
+use tumbuh_tests::{Device, POSYANDU, Server, wait_for};
+
+fn profile(name: &str) -> Profile {
+    Profile {
+        name: name.into(),
+        sex: Sex::L,
+        birth_date: NaiveDate::from_ymd_opt(2023, 1, 1).expect("date"),
+        mother_name: "Ibu".into(),
+        nik: None,
+        no_kk: None,
+        mother_nik: None,
+        father_name: None,
+        rt: None,
+        rw: None,
+        address: None,
+        posyandu: POSYANDU.into(),
+    }
+}
+
+#[test]
+fn foreign_or_dangling_changes_are_refused_and_the_child_stays_readable() {
+    let server = Server::start();
+    let token = server.enrol("kader", POSYANDU);
+    let device = Device::new();
+    device.login(&server.url(), &token);
+    let child = device.add_child("Anak Asli", "L", "2023-01-01", "Ibu Asli");
+    device.sync();
+    let before = server.count("changes");
+
+    // Another document (its own root change and an edit on top of it).
+    let mut other = ChildDocument::create(
+        DeviceId::new().actor(),
+        ChildId::new(),
+        &profile("Penyusup"),
+        1,
+    )
+    .expect("doc");
+    other
+        .set_fields(&[(ProfileField::Name, Some("Penyusup 2".into()))], 2)
+        .expect("edit");
+    let foreign = other.changes_since(&[]);
+    let upload = vec![ChildChanges {
+        child: child.parse().expect("child id"),
+        changes: foreign
+            .iter()
+            .map(|c| ByteBuf::from(compact::compact(&c.bytes, |_| false)))
+            .collect(),
+    }];
+    let request = SyncRequest {
+        batch: uuid::Uuid::now_v7(),
+        cursor: 0,
+        upload,
+        max_page_bytes: 0,
+    };
+    let mut http =
+        HttpTransport::new(&server.url(), &token, Duration::from_secs(10)).expect("http");
+    let body = wire::encode(&request).expect("encode");
+    let answer = http.exchange(Endpoint::Sync, &body).expect("answer");
+    let response: SyncResponse = wire::decode(&answer, wire::MAX_MESSAGE_BYTES).expect("decode");
+    assert_eq!(response.acks.len(), 2);
+    for ack in &response.acks {
+        assert!(matches!(ack, Ack::Rejected(_)), "{ack:?}");
+    }
+    // Only the dangling edit is offered alone: still refused.
+    let dangling = SyncRequest {
+        batch: uuid::Uuid::now_v7(),
+        cursor: 0,
+        upload: vec![ChildChanges {
+            child: child.parse().expect("child id"),
+            changes: vec![ByteBuf::from(compact::compact(&foreign[1].bytes, |_| {
+                false
+            }))],
+        }],
+        max_page_bytes: 0,
+    };
+    let answer = http
+        .exchange(Endpoint::Sync, &wire::encode(&dangling).expect("encode"))
+        .expect("answer");
+    let response: SyncResponse = wire::decode(&answer, wire::MAX_MESSAGE_BYTES).expect("decode");
+    assert!(matches!(&response.acks[0], Ack::Rejected(r) if r.contains("does not have")));
+
+    assert_eq!(server.count("changes"), before, "nothing stored");
+    let detail = wait_for("the child's projection", Duration::from_secs(20), || {
+        let r = server.get(&format!("/v1/children/{child}"), &token);
+        (r.status == 200).then(|| r.json())
+    });
+    assert_eq!(detail["name"], "Anak Asli");
+    let second = Device::new();
+    second.login(&server.url(), &server.enrol("kader", POSYANDU));
+    second.sync();
+    let shown = second.json(&["child", "show", &child]);
+    assert_eq!(shown["profile"]["name"], "Anak Asli", "{shown}");
+}
