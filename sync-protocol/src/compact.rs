@@ -121,6 +121,11 @@ pub fn expand(
             let mut cur = Cursor::new(rest);
             let count =
                 leb128::read::unsigned(&mut cur).map_err(|_| CompactError::Malformed)? as usize;
+            // Untrusted: a count the bytes cannot hold is refused before any
+            // allocation is sized by it (found by the decoder fuzz test).
+            if count > rest.len() / PREFIX {
+                return Err(CompactError::Malformed);
+            }
             let mut body = Vec::with_capacity(rest.len() + count * 32);
             let _ = leb128::write::unsigned(&mut body, count as u64);
             for _ in 0..count {
