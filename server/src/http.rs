@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sync_protocol::wire::{self, Message, PROTOCOL_VERSION};
 use sync_protocol::{AreaCode, ChildId, DeviceId, Scope};
 
-use crate::storage::{Enrolment, Storage, StorageError};
+use crate::storage::{Enrolment, Role, Storage, StorageError};
 use crate::worker::Kick;
 
 /// The media type of framed sync messages.
@@ -405,18 +405,67 @@ fn not_found(id: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, format!("no child {id} in your area"))
 }
 
+#[derive(Debug, Deserialize)]
+struct ChildQuery {
+    /// `true` to see NIK, KK number and address unmasked (district and admin only; audited).
+    #[serde(default)]
+    reveal: bool,
+}
+
+/// Masks an identity number: region (6 digits) and the last 2 stay visible.
+fn mask_number(n: &str) -> String {
+    n.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < 6 || i + 2 >= n.chars().count() {
+                c
+            } else {
+                '•'
+            }
+        })
+        .collect()
+}
+
 async fn child(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
+    Query(q): Query<ChildQuery>,
 ) -> Result<Response, ApiError> {
     let child_id = parse_child(&id)?;
+    if q.reveal && !matches!(who.role, Role::District | Role::Admin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "only a district or admin role may see NIK and address unmasked",
+        ));
+    }
     let storage = state.storage.clone();
     let detail = blocking(move || storage.child(child_id)).await?;
     match detail {
         // Out of scope answers like absent: it does not reveal that the id exists.
-        Some(d) if who.scope.contains(&d.summary.posyandu) => {
-            audit_read(&state, &who, "child.read", id, String::new()).await?;
+        Some(mut d) if who.scope.contains(&d.summary.posyandu) => {
+            if q.reveal {
+                audit_read(
+                    &state,
+                    &who,
+                    "child.reveal",
+                    id,
+                    "nik, no_kk, address".into(),
+                )
+                .await?;
+            } else {
+                audit_read(&state, &who, "child.read", id, String::new()).await?;
+                // Privacy by default: identity numbers masked, address withheld.
+                for n in [&mut d.nik, &mut d.no_kk, &mut d.mother_nik]
+                    .into_iter()
+                    .flatten()
+                {
+                    *n = mask_number(n);
+                }
+                if d.address.is_some() {
+                    d.address = Some("(masked)".into());
+                }
+            }
             Ok(Json(d).into_response())
         }
         _ => Err(not_found(&id)),

@@ -148,3 +148,56 @@ fn plain_http_to_another_machine_is_refused_without_insecure() {
             == 0
     );
 }
+
+#[test]
+fn nik_and_address_are_masked_unless_a_district_role_asks_and_that_is_audited() {
+    let server = Server::start();
+    let (_, kader) = enrol(&server);
+    let device = Device::new();
+    device.login(&server.url(), &kader);
+    let nik = "3530015705230001";
+    let child = device.json(&[
+        "child",
+        "add",
+        "--name",
+        "Siti Aisyah",
+        "--sex",
+        "P",
+        "--birth-date",
+        "2023-05-17",
+        "--mother-name",
+        "Sri Wahyuni",
+        "--nik",
+        nik,
+        "--address",
+        "Dusun Krajan RT 03",
+    ])["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    device.sync();
+    server.wait_projected();
+    let masked = server.get(&format!("/v1/children/{child}"), &kader).json();
+    assert_eq!(masked["nik"], "353001••••••••01");
+    assert_eq!(masked["address"], "(masked)");
+    assert_eq!(
+        server
+            .get(&format!("/v1/children/{child}?reveal=true"), &kader)
+            .status,
+        403,
+        "a kader may not unmask"
+    );
+    let district = server.json(&["device", "add", "--role", "district", "--area", "3530"]);
+    let (district_id, district_token) = (
+        district["device"]["id"].as_str().expect("id"),
+        district["token"].as_str().expect("token"),
+    );
+    let full = server
+        .get(&format!("/v1/children/{child}?reveal=true"), district_token)
+        .json();
+    assert_eq!(full["nik"], nik);
+    assert_eq!(full["address"], "Dusun Krajan RT 03");
+    let audit = server.json(&["audit", "--who", district_id, "--action", "child.reveal"]);
+    assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");
+    assert_eq!(audit[0]["target"], child.as_str());
+}
