@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -198,6 +198,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.limits.request_timeout;
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi))
         .route("/v1/login", post(login))
         .route("/v1/sync", post(sync))
         .route("/v1/snapshot", post(snapshot))
@@ -212,6 +213,14 @@ pub fn router(state: AppState) -> Router {
             timeout,
         ))
         .with_state(state)
+}
+
+/// The OpenAPI description of these routes (`server/api/openapi.json`; a
+/// route added here must be added there: the API tests walk that file).
+pub const OPENAPI: &str = include_str!("../api/openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -233,8 +242,10 @@ struct LoginResponse {
 async fn login(
     State(state): State<AppState>,
     Caller(who): Caller,
-    Json(req): Json<LoginRequest>,
+    body: Bytes,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    let req: LoginRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("login body: {e}")))?;
     let actor: DeviceId = req
         .device_id
         .parse()
@@ -351,8 +362,9 @@ struct ChildrenQuery {
 async fn children(
     State(state): State<AppState>,
     Caller(who): Caller,
-    Query(q): Query<ChildrenQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let q: ChildrenQuery = query(raw)?;
     let area = q
         .area
         .as_deref()
@@ -367,7 +379,14 @@ async fn children(
             format!("area {a} is outside your area ({})", who.scope.to_text()),
         ));
     }
-    let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
+    let limit = q.limit.unwrap_or(1000);
+    if limit > 10_000 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "limit: at most 10000 children per page (use `after` for the next page)",
+        ));
+    }
+    let limit = limit.max(1);
     let storage = state.storage.clone();
     let scope = who.scope.clone();
     let audited_area = area
@@ -394,6 +413,13 @@ fn overlaps(scope: &Scope, area: &AreaCode) -> bool {
         Scope::All => true,
         Scope::Areas(areas) => areas.iter().any(|s| area.within(s) || s.within(area)),
     }
+}
+
+/// Parses a query string, answering a malformed one with a JSON 400 (axum's
+/// own extractor would answer in plain text).
+fn query<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("query: {e}")))
 }
 
 fn parse_child(id: &str) -> Result<ChildId, ApiError> {
@@ -430,9 +456,10 @@ async fn child(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    Query(q): Query<ChildQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let child_id = parse_child(&id)?;
+    let q: ChildQuery = query(raw)?;
     if q.reveal && !matches!(who.role, Role::District | Role::Admin) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

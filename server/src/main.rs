@@ -45,6 +45,9 @@ enum Command {
         /// The certificate's private key (PEM).
         #[arg(long, value_name = "PEM", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Requests per second allowed per token (bursts of 5x are allowed).
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        rate_limit: u32,
     },
     /// Enrol and list devices.
     #[command(subcommand)]
@@ -174,12 +177,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             tls_cert,
             tls_key,
+            rate_limit,
         } => {
             let tls = tls_cert
                 .clone()
                 .zip(tls_key.clone())
                 .map(|(cert, key)| tumbuh_server::TlsFiles { cert, key });
-            serve(&cli, listen, tls)
+            let limits = Limits {
+                requests_per_second: *rate_limit,
+                burst: rate_limit.saturating_mul(5),
+                ..Limits::default()
+            };
+            serve(&cli, listen, tls, limits)
         }
         Command::Device(DeviceCommand::Add {
             role,
@@ -423,7 +432,12 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn serve(cli: &Cli, listen: &str, tls: Option<tumbuh_server::TlsFiles>) -> anyhow::Result<()> {
+fn serve(
+    cli: &Cli,
+    listen: &str,
+    tls: Option<tumbuh_server::TlsFiles>,
+    limits: Limits,
+) -> anyhow::Result<()> {
     let storage = open(cli)?;
     let admin = enrol::ensure_admin(storage.as_ref(), now_ms())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -452,19 +466,12 @@ fn serve(cli: &Cli, listen: &str, tls: Option<tumbuh_server::TlsFiles>) -> anyho
         }
         match tls {
             Some(files) => {
-                tumbuh_server::serve_tls(
-                    listener,
-                    storage,
-                    Limits::default(),
-                    &files,
-                    shutdown_signal(),
-                )
-                .await?
+                tumbuh_server::serve_tls(listener, storage, limits, &files, shutdown_signal())
+                    .await?
             }
             None => {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
-                tumbuh_server::serve(listener, storage, Limits::default(), shutdown_signal())
-                    .await?
+                tumbuh_server::serve(listener, storage, limits, shutdown_signal()).await?
             }
         }
         tracing::info!("stopped");

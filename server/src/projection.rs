@@ -176,7 +176,7 @@ pub fn read_detail(conn: &Connection, id: &str) -> Result<Option<ChildDetail>, r
                     rw: r.get(16)?,
                     address: r.get(17)?,
                     measurements: Vec::new(),
-                    conflicts: Vec::new(),
+                    conflicting_fields: Vec::new(),
                 })
             },
         )
@@ -216,7 +216,7 @@ pub fn read_detail(conn: &Connection, id: &str) -> Result<Option<ChildDetail>, r
         .collect::<Result<_, _>>()?;
     let mut stmt = conn
         .prepare_cached("SELECT field, vals FROM conflicts WHERE child_id = ?1 ORDER BY field")?;
-    detail.conflicts = stmt
+    detail.conflicting_fields = stmt
         .query_map([id], |r| {
             let vals: String = r.get(1)?;
             Ok(Conflict {

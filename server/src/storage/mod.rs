@@ -228,7 +228,9 @@ pub struct ChildDetail {
     pub rw: Option<String>,
     pub address: Option<String>,
     pub measurements: Vec<MeasurementRow>,
-    pub conflicts: Vec<Conflict>,
+    /// The profile fields holding concurrent values (`conflicts` in the
+    /// summary counts them).
+    pub conflicting_fields: Vec<Conflict>,
 }
 
 /// Counts for `status` and the health endpoint.
