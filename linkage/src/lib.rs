@@ -11,7 +11,9 @@
 //!   ("By Ny Siti"), phonetic keys and a name similarity;
 //! - [`nik`]: parsing and checking the 16-digit NIK;
 //! - [`candidates`]: how much a new registration looks like an existing
-//!   child, and whether it is likely the same one.
+//!   child, and whether it is likely the same one;
+//! - [`engine`]: the district's batch linkage ([`link`]), built from
+//!   [`record`], [`blocking`], [`compare`], [`scoring`] and [`cluster`].
 //!
 //! Everything is re-exported at the crate root.
 //!
@@ -35,16 +37,24 @@
 //! # Ok::<(), linkage::NikError>(())
 //! ```
 
+pub mod blocking;
 pub mod candidates;
+pub mod cluster;
+pub mod compare;
+pub mod engine;
 pub mod names;
 pub mod nik;
+pub mod record;
+pub mod scoring;
 
 pub use candidates::{
     ChildKey, DIFFERENT_MOTHER_THRESHOLD, Likeness, LikenessReason, SIBLING_MIN_GAP_DAYS,
     SIMILAR_MOTHER_THRESHOLD, SIMILAR_NAME_THRESHOLD, SIMILAR_NAME_THRESHOLD_OTHER_SEX,
     is_likely_same_child, likely_candidates, likeness,
 };
+pub use engine::{LinkConfig, Linkage, ReviewPair, link};
 pub use names::{
     is_newborn_placeholder, mother_name_similarity, name_similarity, normalize_name, phonetic_key,
 };
 pub use nik::{Nik, NikError, NikWarning, Sex, check_nik_against_record};
+pub use record::FieldRecord;

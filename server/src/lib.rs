@@ -15,6 +15,7 @@ pub mod bundle;
 pub mod demo;
 pub mod enrol;
 pub mod http;
+pub mod link;
 pub mod projection;
 pub mod storage;
 pub mod token;

@@ -49,6 +49,18 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 20)]
         rate_limit: u32,
     },
+    /// Deduplicate children: link field rows (measurements CSV) into clusters.
+    Link {
+        /// Measurements CSV (layout of the synced field rows).
+        #[arg(long, value_name = "FILE.csv")]
+        input: PathBuf,
+        /// Output `record_id,cluster_id`.
+        #[arg(long, value_name = "FILE.csv")]
+        output: PathBuf,
+        /// Also write the doubtful pairs for review.
+        #[arg(long, value_name = "FILE.csv")]
+        review: Option<PathBuf>,
+    },
     /// Enrol and list devices.
     #[command(subcommand)]
     Device(DeviceCommand),
@@ -307,6 +319,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     e.who, e.action, e.target, e.detail
                 );
             }
+            Ok(())
+        }
+        Command::Link {
+            input,
+            output,
+            review,
+        } => {
+            let started = std::time::Instant::now();
+            let out = tumbuh_server::link::run(input, output, review.as_deref())?;
+            let l = &out.linkage;
+            eprintln!(
+                "link: {} rows, {} registrations, {} compared pairs, {} clusters, {} auto-merged pairs, {} review pairs, {:.2} s",
+                out.records.len(),
+                l.registrations,
+                l.candidate_pairs,
+                l.clusters,
+                l.auto_merged,
+                l.review.len(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Conflicts => {

@@ -1,0 +1,473 @@
+//! Comparing two registrations field by field: each comparison yields a
+//! discrete agreement level (the unit the Fellegi–Sunter weights are
+//! estimated for), plus the hard conflicts and growth evidence that no
+//! weight may override.
+//!
+//! Why levels rather than raw similarities: the weight of "names agree up
+//! to spelling" or "birth date off by a day/month swap" is learnt from the
+//! data by EM; what is domain knowledge is *which* differences are typical
+//! entry errors (day/month swap, a few days off, 1 January for a year-only
+//! date, a one-digit NIK typo) and which mean another child.
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::names::{mother_name_similarity, name_similarity};
+use crate::record::Registration;
+
+/// The compared fields, in the order of [`Comparison::levels`].
+pub const FIELDS: [&str; 9] = [
+    "name",
+    "birth_date",
+    "sex",
+    "mother",
+    "nik",
+    "no_kk",
+    "area",
+    "father",
+    "mother_nik",
+];
+
+/// Number of compared fields.
+pub const N_FIELDS: usize = FIELDS.len();
+
+/// Number of levels per field, level 0 being "missing" (no evidence).
+pub const LEVELS: [usize; N_FIELDS] = [7, 5, 3, 4, 4, 4, 5, 3, 3];
+
+/// Most levels any field has.
+pub const MAX_LEVELS: usize = 7;
+
+/// Level names per field, for the evidence text.
+pub(crate) const LEVEL_NAMES: [&[&str]; N_FIELDS] = [
+    &[
+        "missing",
+        "equal",
+        "variant",
+        "similar",
+        "weak",
+        "different",
+        "placeholder~mother",
+    ],
+    &["missing", "equal", "entry-error", "near", "different"],
+    &["missing", "equal", "different"],
+    &["missing", "equal", "similar", "different"],
+    &["missing", "equal", "typo", "different"],
+    &["missing", "equal", "typo", "different"],
+    &["missing", "rt-rw", "desa", "kecamatan", "different"],
+    &["missing", "similar", "different"],
+    &["missing", "equal", "different"],
+];
+
+/// The agreement levels of one pair, plus the raw name similarities kept for
+/// the hard rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    /// One level per field of [`FIELDS`]; 0 = missing.
+    pub levels: [u8; N_FIELDS],
+    /// Child-name similarity (0 when a placeholder is involved).
+    pub name_sim: f64,
+    /// Mother-name similarity.
+    pub mother_sim: f64,
+}
+
+fn name_level(a: &Registration, b: &Registration, mother_sim: f64) -> (u8, f64) {
+    match (&a.placeholder_mother, &b.placeholder_mother) {
+        (Some(pa), Some(pb)) => {
+            // Two placeholders: both newborn entries of the same mother?
+            let s = mother_name_similarity(pa, pb);
+            (if s >= 0.85 { 6 } else { 0 }, 0.0)
+        }
+        (Some(p), None) | (None, Some(p)) => {
+            // "By Ny Siti" vs a real name: the placeholder names the mother.
+            let other = if a.placeholder_mother.is_some() { b } else { a };
+            let s = if p.is_empty() {
+                mother_sim
+            } else {
+                mother_name_similarity(p, &other.mother)
+            };
+            (if s >= 0.85 { 6 } else { 0 }, 0.0)
+        }
+        (None, None) => {
+            if a.name.is_empty() || b.name.is_empty() {
+                return (0, 0.0);
+            }
+            if a.name == b.name {
+                return (1, 1.0);
+            }
+            let s = name_similarity(&a.name, &b.name);
+            let level = if s >= 0.93 {
+                2
+            } else if s >= 0.85 {
+                3
+            } else if s >= 0.65 {
+                4
+            } else {
+                5
+            };
+            (level, s)
+        }
+    }
+}
+
+/// Whether two dates differ by one typical entry error: day and month
+/// swapped, a few days off, the 1st or 15th of the right month, the year off
+/// by one, or one digit mistyped.
+pub(crate) fn is_date_entry_error(a: NaiveDate, b: NaiveDate) -> bool {
+    let days = (a - b).num_days().abs();
+    if days <= 7 {
+        return true;
+    }
+    let swapped = |x: NaiveDate, y: NaiveDate| {
+        x.year() == y.year() && x.day() == y.month() && x.month() == y.day()
+    };
+    if swapped(a, b) {
+        return true;
+    }
+    let same_month = a.year() == b.year() && a.month() == b.month();
+    if same_month && [1, 15].iter().any(|d| a.day() == *d || b.day() == *d) {
+        return true;
+    }
+    if (a.year() - b.year()).abs() == 1 && a.month() == b.month() && a.day() == b.day() {
+        return true;
+    }
+    let sa = a.format("%Y%m%d").to_string();
+    let sb = b.format("%Y%m%d").to_string();
+    sa.bytes().zip(sb.bytes()).filter(|(x, y)| x != y).count() == 1
+}
+
+fn birth_level(a: Option<NaiveDate>, b: Option<NaiveDate>) -> u8 {
+    let (Some(a), Some(b)) = (a, b) else { return 0 };
+    if a == b {
+        return 1;
+    }
+    if is_date_entry_error(a, b) {
+        return 2;
+    }
+    let year_only =
+        |x: NaiveDate, y: NaiveDate| x.month() == 1 && x.day() == 1 && x.year() == y.year();
+    if year_only(a, b) || year_only(b, a) || (a - b).num_days().abs() <= 62 {
+        return 3;
+    }
+    4
+}
+
+/// Number of differing digits of two equally long digit strings, or `None`
+/// for different lengths.
+fn digit_distance(a: &str, b: &str) -> Option<usize> {
+    (a.len() == b.len()).then(|| a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count())
+}
+
+fn id_level(a: Option<&str>, b: Option<&str>) -> u8 {
+    let (Some(a), Some(b)) = (a, b) else { return 0 };
+    match digit_distance(a, b) {
+        Some(0) => 1,
+        Some(1) => 2,
+        _ => 3,
+    }
+}
+
+fn area_level(a: &Registration, b: &Registration) -> u8 {
+    if a.desa.is_empty() || b.desa.is_empty() {
+        return 0;
+    }
+    if a.desa == b.desa {
+        if a.rt.is_some() && a.rt == b.rt && a.rw == b.rw {
+            1
+        } else {
+            2
+        }
+    } else if a.kecamatan() == b.kecamatan() {
+        3
+    } else {
+        4
+    }
+}
+
+/// Compares two registrations.
+pub(crate) fn compare(a: &Registration, b: &Registration) -> Comparison {
+    let mother_sim = if a.mother.is_empty() || b.mother.is_empty() {
+        -1.0
+    } else {
+        mother_name_similarity(&a.mother, &b.mother)
+    };
+    let (name, name_sim) = name_level(a, b, mother_sim.max(0.0));
+    let sex = match (a.sex, b.sex) {
+        (Some(x), Some(y)) => 1 + u8::from(x != y),
+        _ => 0,
+    };
+    let mother = if mother_sim < 0.0 {
+        0
+    } else if mother_sim >= 0.9 {
+        1
+    } else if mother_sim >= 0.7 {
+        2
+    } else {
+        3
+    };
+    let father = if a.father.is_empty() || b.father.is_empty() {
+        0
+    } else if name_similarity(&a.father, &b.father) >= 0.8 {
+        1
+    } else {
+        2
+    };
+    let mother_nik = match (&a.mother_nik, &b.mother_nik) {
+        (Some(x), Some(y)) => 1 + u8::from(x != y),
+        _ => 0,
+    };
+    Comparison {
+        levels: [
+            name,
+            birth_level(a.birth, b.birth),
+            sex,
+            mother,
+            id_level(
+                a.nik.as_ref().map(|n| n.as_str()),
+                b.nik.as_ref().map(|n| n.as_str()),
+            ),
+            id_level(a.kk.as_deref(), b.kk.as_deref()),
+            area_level(a, b),
+            father,
+            mother_nik,
+        ],
+        name_sim,
+        mother_sim,
+    }
+}
+
+/// Why two registrations can never be the same child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// Same mother or family, clearly different child names: twins or
+    /// siblings.
+    SiblingNames,
+    /// Same family, birth dates too far apart for an entry error, and names
+    /// not the same: siblings.
+    SiblingBirthDates,
+    /// Two clearly different measurements on the same day at the same
+    /// posyandu.
+    SameDayMeasurements,
+}
+
+impl Conflict {
+    /// Short English text for the evidence column.
+    pub fn en(self) -> &'static str {
+        match self {
+            Conflict::SiblingNames => "same family, different child names (twin/sibling)",
+            Conflict::SiblingBirthDates => "same family, birth dates far apart (sibling)",
+            Conflict::SameDayMeasurements => "different measurements same day same posyandu",
+        }
+    }
+}
+
+/// Whether `c` says the two registrations share a mother or family.
+fn same_family(c: &Comparison) -> bool {
+    let l = &c.levels;
+    l[3] == 1 || l[8] == 1 || (l[5] == 1 && l[3] != 3)
+}
+
+/// Hard conflicts between two registrations that no score can override.
+pub(crate) fn hard_conflict(
+    a: &Registration,
+    b: &Registration,
+    c: &Comparison,
+) -> Option<Conflict> {
+    let family = same_family(c);
+    // Within one family a same-child name is written the same or as a
+    // spelling variant; a name that is only "weakly" alike (Salma/Salwa
+    // Aulia, Nabil/Nabila) is a twin or sibling, as is another sex under a
+    // name that is not a clear variant.
+    let names_differ = matches!(c.levels[0], 4 | 5);
+    let sex_differs = c.levels[2] == 2 && c.levels[0] >= 3 && c.levels[0] != 6;
+    if family && (names_differ || sex_differs) {
+        return Some(Conflict::SiblingNames);
+    }
+    if family && c.levels[1] == 4 && c.levels[0] != 1 && c.levels[0] != 2 && c.levels[4] != 1 {
+        return Some(Conflict::SiblingBirthDates);
+    }
+    if same_day_conflict(a, b) {
+        return Some(Conflict::SameDayMeasurements);
+    }
+    None
+}
+
+fn same_day_conflict(a: &Registration, b: &Registration) -> bool {
+    for x in &a.visits {
+        for y in &b.visits {
+            if x.date.is_none() || x.date != y.date || x.posyandu != y.posyandu {
+                continue;
+            }
+            if let (Some(wx), Some(wy)) = (x.weight_kg, y.weight_kg)
+                && (wx - wy).abs() > (0.1 * wx.max(wy)).max(0.5)
+            {
+                return true;
+            }
+            if let (Some(hx), Some(hy)) = (x.length_cm, y.length_cm)
+                && (hx - hy).abs() > 4.0
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Number of implausible growth steps between the visits of two
+/// registrations: the child would shrink by more than 3 cm, or weigh more
+/// than 40 % differently within two weeks. One gross measurement error can
+/// cause one, so this is soft evidence, not a hard conflict.
+pub(crate) fn growth_violations(a: &Registration, b: &Registration) -> u32 {
+    let mut n = 0;
+    for x in &a.visits {
+        for y in &b.visits {
+            let (Some(dx), Some(dy)) = (x.date, y.date) else {
+                continue;
+            };
+            let (early, late) = if dx <= dy { (x, y) } else { (y, x) };
+            let days = (dx - dy).num_days().abs();
+            if let (Some(he), Some(hl)) = (early.length_cm, late.length_cm) {
+                if hl < he - 3.0 {
+                    n += 1;
+                    continue;
+                }
+                // Growth faster than ~4 cm/month plus measurement error.
+                if hl > he + 5.0 + 4.0 * days as f64 / 30.0 {
+                    n += 1;
+                    continue;
+                }
+            }
+            if let (Some(we), Some(wl)) = (early.weight_kg, late.weight_kg)
+                && days <= 14
+                && (we - wl).abs() > 0.4 * we.max(wl)
+            {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::nik::Sex;
+    use crate::record::{FieldRecord, collapse};
+
+    fn date(s: &str) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    }
+
+    fn child(name: &str, sex: Sex, born: &str, mother: &str) -> FieldRecord {
+        FieldRecord {
+            record_id: name.to_owned(),
+            measured_on: date("2024-03-04"),
+            posyandu_code: "353001200205".to_owned(),
+            desa_code: "3530012002".to_owned(),
+            no_kk: "3530010109131126".to_owned(),
+            name: name.to_owned(),
+            sex: Some(sex),
+            birth_date: date(born),
+            mother_name: mother.to_owned(),
+            rt: "3".to_owned(),
+            rw: "5".to_owned(),
+            ..FieldRecord::default()
+        }
+    }
+
+    fn pair(a: FieldRecord, b: FieldRecord) -> (Comparison, Option<Conflict>) {
+        let (regs, _) = collapse(&[a, b]);
+        let c = compare(&regs[0], &regs[1]);
+        (c, hard_conflict(&regs[0], &regs[1], &c))
+    }
+
+    #[test]
+    fn twins_with_same_mother_and_birth_date_conflict() {
+        for (x, y) in [
+            ("Hasan", "Husain"),
+            ("Salma Aulia", "Salwa Aulia"),
+            ("Rizky", "Rizka"),
+        ] {
+            let (c, conflict) = pair(
+                child(x, Sex::Male, "2023-06-13", "Fitri Aminah"),
+                child(y, Sex::Male, "2023-06-13", "Fitri Aminah"),
+            );
+            assert_eq!(c.levels[1], 1);
+            assert_eq!(conflict, Some(Conflict::SiblingNames), "{x}/{y}");
+        }
+        // Another sex under a similar name (Nabil/Nabila): twins too.
+        let (_, conflict) = pair(
+            child("Nabil Ramadhan", Sex::Male, "2023-06-13", "Fitri Aminah"),
+            child("Nabila Ramadhan", Sex::Female, "2023-06-13", "Fitri Aminah"),
+        );
+        assert!(conflict.is_some());
+    }
+
+    #[test]
+    fn siblings_conflict() {
+        let (c, conflict) = pair(
+            child("Aisyah Putri", Sex::Female, "2020-02-10", "Siti Aminah"),
+            child("Aisyah Nabila", Sex::Female, "2022-09-01", "Siti Aminah"),
+        );
+        assert_eq!(c.levels[1], 4);
+        assert!(conflict.is_some());
+    }
+
+    #[test]
+    fn name_variants_agree_without_conflict() {
+        let (c, conflict) = pair(
+            child("Muhammad Rizky", Sex::Male, "2022-01-05", "Siti Aminah"),
+            child("M. Rizqi", Sex::Male, "2022-01-05", "Ny. Siti Aminah"),
+        );
+        assert!(matches!(c.levels[0], 1 | 2), "{:?}", c.levels);
+        assert_eq!(c.levels[3], 1);
+        assert_eq!(conflict, None);
+    }
+
+    #[test]
+    fn nik_typo_is_its_own_level() {
+        let mut a = child("Kayla", Sex::Female, "2023-02-16", "Tukiyem");
+        let mut b = a.clone();
+        a.nik = "3530025602230294".to_owned();
+        b.nik = "3530025602230284".to_owned();
+        b.record_id = "other".to_owned();
+        let (c, conflict) = pair(a, b);
+        assert_eq!(c.levels[4], 2);
+        assert_eq!(conflict, None);
+    }
+
+    #[test]
+    fn day_month_swap_is_an_entry_error() {
+        let (c, conflict) = pair(
+            child("Kafka", Sex::Male, "2022-10-05", "Ika Utami"),
+            child("Kafka", Sex::Male, "2022-05-10", "Ika Utami"),
+        );
+        assert_eq!(c.levels[1], 2);
+        assert_eq!(conflict, None);
+        let (c, _) = pair(
+            child("Kafka", Sex::Male, "2022-10-05", "Ika Utami"),
+            child("Kafka", Sex::Male, "2022-01-01", "Ika Utami"),
+        );
+        assert_eq!(c.levels[1], 3, "year-only placeholder date");
+    }
+
+    #[test]
+    fn newborn_placeholder_matches_later_name() {
+        let (c, conflict) = pair(
+            child("By Ny Siti", Sex::Female, "2024-05-26", "Siti"),
+            child("Kurnia Dewi", Sex::Female, "2024-05-26", "Siti"),
+        );
+        assert_eq!(c.levels[0], 6);
+        assert_eq!(conflict, None);
+    }
+
+    #[test]
+    fn same_day_different_measurements_conflict() {
+        let mut a = child("Kafka", Sex::Male, "2022-10-05", "Ika Utami");
+        let mut b = child("Kafka Pratama", Sex::Male, "2022-10-05", "Ika");
+        a.weight_kg = Some(9.3);
+        b.weight_kg = Some(12.1);
+        let (_, conflict) = pair(a, b);
+        assert_eq!(conflict, Some(Conflict::SameDayMeasurements));
+    }
+}
