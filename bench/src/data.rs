@@ -235,6 +235,77 @@ pub fn write_csv(out: impl Write, seed: u64, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Given names for generated children (Indonesian, common).
+pub const FIRST_NAMES: [&str; 24] = [
+    "Siti", "Muhammad", "Nur", "Putri", "Rizki", "Aisyah", "Dewi", "Agus", "Budi", "Ahmad",
+    "Fitri", "Dimas", "Ayu", "Rina", "Bayu", "Indah", "Eko", "Wahyu", "Adi", "Nabila", "Fajar",
+    "Zahra", "Rafi", "Annisa",
+];
+
+/// Second names for generated children.
+pub const LAST_NAMES: [&str; 16] = [
+    "Aisyah",
+    "Pratama",
+    "Saputra",
+    "Lestari",
+    "Ramadhan",
+    "Hidayat",
+    "Wulandari",
+    "Kurniawan",
+    "Permata",
+    "Nugroho",
+    "Safitri",
+    "Maulana",
+    "Rahmawati",
+    "Setiawan",
+    "Anggraini",
+    "Firmansyah",
+];
+
+/// Mothers' names for generated children.
+pub const MOTHERS: [&str; 12] = [
+    "Sri Wahyuni",
+    "Siti Aminah",
+    "Nur Hasanah",
+    "Dewi Sartika",
+    "Rini Susanti",
+    "Eka Putri",
+    "Yuli Astuti",
+    "Lina Marlina",
+    "Ani Suryani",
+    "Tri Handayani",
+    "Dian Puspita",
+    "Wati Kusuma",
+];
+
+/// The profile of a generated child of `sex` born on `birth` at `posyandu`:
+/// a drawn name, mother, RT and RW, no NIK.
+pub fn child_profile(
+    rng: &mut Rng,
+    sex: Sex,
+    birth: NaiveDate,
+    posyandu: &str,
+) -> sync_protocol::Profile {
+    sync_protocol::Profile {
+        name: format!("{} {}", rng.pick(&FIRST_NAMES), rng.pick(&LAST_NAMES)),
+        sex: if sex == Sex::Male {
+            sync_protocol::Sex::L
+        } else {
+            sync_protocol::Sex::P
+        },
+        birth_date: birth,
+        mother_name: rng.pick(&MOTHERS).to_string(),
+        nik: None,
+        no_kk: None,
+        mother_nik: None,
+        father_name: None,
+        rt: Some(format!("{:03}", 1 + rng.below(12))),
+        rw: Some(format!("{:03}", 1 + rng.below(6))),
+        address: None,
+        posyandu: posyandu.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -10,7 +10,7 @@ use anyhow::{Context as _, ensure};
 use chrono::NaiveDate;
 use field_client::store::{Device, Store};
 use sync_protocol::{
-    ChildDocument, ChildId, Grams, MeasurementId, MeasurementInput, Millimetres, Position, Profile,
+    ChildDocument, ChildId, Grams, MeasurementId, MeasurementInput, Millimetres, Position,
 };
 
 use crate::data::{self, Rng};
@@ -25,44 +25,6 @@ const KADER: &str = "Bench";
 const FILL_BATCH: usize = 500;
 /// Unrecorded runs before the timed ones.
 const WARMUP: usize = 3;
-
-const FIRST_NAMES: [&str; 24] = [
-    "Siti", "Muhammad", "Nur", "Putri", "Rizki", "Aisyah", "Dewi", "Agus", "Budi", "Ahmad",
-    "Fitri", "Dimas", "Ayu", "Rina", "Bayu", "Indah", "Eko", "Wahyu", "Adi", "Nabila", "Fajar",
-    "Zahra", "Rafi", "Annisa",
-];
-const LAST_NAMES: [&str; 16] = [
-    "Aisyah",
-    "Pratama",
-    "Saputra",
-    "Lestari",
-    "Ramadhan",
-    "Hidayat",
-    "Wulandari",
-    "Kurniawan",
-    "Permata",
-    "Nugroho",
-    "Safitri",
-    "Maulana",
-    "Rahmawati",
-    "Setiawan",
-    "Anggraini",
-    "Firmansyah",
-];
-const MOTHERS: [&str; 12] = [
-    "Sri Wahyuni",
-    "Siti Aminah",
-    "Nur Hasanah",
-    "Dewi Sartika",
-    "Rini Susanti",
-    "Eka Putri",
-    "Yuli Astuti",
-    "Lina Marlina",
-    "Ani Suryani",
-    "Tri Handayani",
-    "Dian Puspita",
-    "Wati Kusuma",
-];
 
 /// One child of the benchmark store, with what is needed to measure it again.
 #[derive(Debug, Clone)]
@@ -146,10 +108,6 @@ fn weighing(
     })
 }
 
-fn name(rng: &mut Rng) -> String {
-    format!("{} {}", rng.pick(&FIRST_NAMES), rng.pick(&LAST_NAMES))
-}
-
 /// Registers `n` children with `k` monthly measurements each (the last one
 /// 31 days before `today`), through the field client library: the same
 /// documents, changes and derived rows as `tumbuh child add` + `tumbuh measure`.
@@ -184,24 +142,7 @@ fn fill(
                     haz: data::draw_z(rng, -1.0, 1.15),
                     whz: data::draw_z(rng, -0.3, 1.05),
                 };
-                let profile = Profile {
-                    name: name(rng),
-                    sex: if sex == growth::Sex::Male {
-                        sync_protocol::Sex::L
-                    } else {
-                        sync_protocol::Sex::P
-                    },
-                    birth_date: birth,
-                    mother_name: rng.pick(&MOTHERS).to_string(),
-                    nik: None,
-                    no_kk: None,
-                    mother_nik: None,
-                    father_name: None,
-                    rt: Some(format!("{:03}", 1 + rng.below(12))),
-                    rw: Some(format!("{:03}", 1 + rng.below(6))),
-                    address: None,
-                    posyandu: device.posyandu.clone(),
-                };
+                let profile = data::child_profile(rng, sex, birth, &device.posyandu);
                 let mut doc = ChildDocument::create(device.id.actor(), child.id, &profile, now_ms)?;
                 for visit in (1..=k).rev() {
                     let date = today - chrono::Days::new(31 * visit as u64);

@@ -58,35 +58,6 @@ const SMALL_CHILDREN: usize = 5;
 /// How long to wait for the projection before giving up.
 const PROJECTION_TIMEOUT: Duration = Duration::from_secs(900);
 
-const FIRST_NAMES: [&str; 16] = [
-    "Siti", "Muhammad", "Nur", "Putri", "Rizki", "Aisyah", "Dewi", "Agus", "Budi", "Ahmad",
-    "Fitri", "Dimas", "Ayu", "Rina", "Bayu", "Indah",
-];
-const LAST_NAMES: [&str; 12] = [
-    "Pratama",
-    "Saputra",
-    "Lestari",
-    "Ramadhan",
-    "Hidayat",
-    "Wulandari",
-    "Kurniawan",
-    "Permata",
-    "Nugroho",
-    "Safitri",
-    "Maulana",
-    "Rahmawati",
-];
-const MOTHERS: [&str; 8] = [
-    "Sri Wahyuni",
-    "Siti Aminah",
-    "Nur Hasanah",
-    "Dewi Sartika",
-    "Rini Susanti",
-    "Eka Putri",
-    "Yuli Astuti",
-    "Lina Marlina",
-];
-
 /// The options of `tumbuh-bench sync`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -494,24 +465,7 @@ impl SimChild {
     }
 
     fn profile(&self, rng: &mut Rng, posyandu: &str) -> Profile {
-        Profile {
-            name: format!("{} {}", rng.pick(&FIRST_NAMES), rng.pick(&LAST_NAMES)),
-            sex: if self.sex == growth::Sex::Male {
-                sync_protocol::Sex::L
-            } else {
-                sync_protocol::Sex::P
-            },
-            birth_date: self.birth,
-            mother_name: rng.pick(&MOTHERS).to_string(),
-            nik: None,
-            no_kk: None,
-            mother_nik: None,
-            father_name: None,
-            rt: Some(format!("{:03}", 1 + rng.below(12))),
-            rw: Some(format!("{:03}", 1 + rng.below(6))),
-            address: None,
-            posyandu: posyandu.to_string(),
-        }
+        data::child_profile(rng, self.sex, self.birth, posyandu)
     }
 
     /// A plausible weighing with length/height on `date` (0.1 kg scale, 1 mm

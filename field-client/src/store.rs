@@ -530,13 +530,7 @@ impl<'a> Writer<'a> {
         }
         if known == 0 {
             // Nothing of this child was here: the snapshot is the whole record.
-            let record = doc
-                .child()
-                .map_err(|source| StoreError::Document { child, source })?;
-            let conflicts = doc
-                .conflicts()
-                .map_err(|source| StoreError::Document { child, source })?;
-            projection::project(&self.tx, &record, conflicts.len())?;
+            self.project_document(&doc)?;
         } else if new > 0 {
             self.reproject(child)?;
         }
@@ -546,13 +540,7 @@ impl<'a> Writer<'a> {
     /// Rebuilds the derived rows of a child from its stored changes.
     fn reproject(&mut self, child: ChildId) -> Result<(), StoreError> {
         let doc = self.load_child(child)?;
-        let record = doc
-            .child()
-            .map_err(|source| StoreError::Document { child, source })?;
-        let conflicts = doc
-            .conflicts()
-            .map_err(|source| StoreError::Document { child, source })?;
-        projection::project(&self.tx, &record, conflicts.len())?;
+        self.project_document(&doc)?;
         Ok(())
     }
 
@@ -579,15 +567,19 @@ impl<'a> Writer<'a> {
                 ])?;
             }
         }
-        let child = doc.child().map_err(|source| StoreError::Document {
+        self.project_document(doc)
+    }
+
+    /// Replaces the derived rows of a child with what `doc` says; returns
+    /// the record.
+    fn project_document(&self, doc: &ChildDocument) -> Result<Child, StoreError> {
+        let document_error = |source| StoreError::Document {
             child: doc.id(),
             source,
-        })?;
-        let conflicts = doc.conflicts().map_err(|source| StoreError::Document {
-            child: doc.id(),
-            source,
-        })?;
-        projection::project(&self.tx, &child, conflicts.len())?;
-        Ok(child)
+        };
+        let record = doc.child().map_err(document_error)?;
+        let conflicts = doc.conflicts().map_err(document_error)?;
+        projection::project(&self.tx, &record, conflicts.len())?;
+        Ok(record)
     }
 }

@@ -103,7 +103,6 @@ impl ApiError {
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
-            StorageError::OutOfScope(_) => ApiError::new(StatusCode::FORBIDDEN, e.to_string()),
             StorageError::NoSuchDevice(_) => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
             _ => {
                 tracing::error!(error = %e, "storage error");

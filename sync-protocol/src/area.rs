@@ -145,6 +145,25 @@ impl Scope {
         }
     }
 
+    /// The SQL condition "`column` (a child's posyandu code) lies in this
+    /// scope", for the stores of both the server and the devices. Area codes
+    /// are validated digits, so they are written into the SQL directly; a
+    /// code's range is `[code, code + ':')` since `:` sorts right after `9`,
+    /// which an index on `column` answers.
+    pub fn sql_condition(&self, column: &str) -> String {
+        match self {
+            Scope::All => "1".to_string(),
+            Scope::Areas(areas) if areas.is_empty() => "0".to_string(),
+            Scope::Areas(areas) => {
+                let parts: Vec<String> = areas
+                    .iter()
+                    .map(|a| format!("({column} >= '{a}' AND {column} < '{a}:')"))
+                    .collect();
+                format!("({})", parts.join(" OR "))
+            }
+        }
+    }
+
     /// The scope as text: `*` or comma-separated codes.
     pub fn to_text(&self) -> String {
         match self {
@@ -199,5 +218,16 @@ mod tests {
         assert!(!scope.covers(&AreaCode::parse("353001").expect("code")));
         assert!(Scope::All.contains("99"));
         assert_eq!(Scope::from_text(&scope.to_text()), Ok(scope));
+    }
+
+    #[test]
+    fn sql_condition_is_a_range_per_code() {
+        let scope = Scope::from_text("3530,3531").expect("scope");
+        assert_eq!(
+            scope.sql_condition("area"),
+            "((area >= '3530' AND area < '3530:') OR (area >= '3531' AND area < '3531:'))"
+        );
+        assert_eq!(Scope::All.sql_condition("area"), "1");
+        assert_eq!(Scope::Areas(Vec::new()).sql_condition("area"), "0");
     }
 }

@@ -78,11 +78,6 @@ fn split(bytes: &[u8]) -> Option<Parts<'_>> {
     })
 }
 
-/// The dependency hashes of a change (empty if it cannot be read).
-pub fn dependencies(bytes: &[u8]) -> Vec<[u8; 32]> {
-    split(bytes).map(|p| p.deps).unwrap_or_default()
-}
-
 /// Encodes a change for upload: compact when `known(dep)` holds for every
 /// dependency (the server has it or it comes earlier in the same upload),
 /// in full otherwise.

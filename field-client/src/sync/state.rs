@@ -181,21 +181,6 @@ pub fn outbox_size(conn: &Connection) -> Result<(u64, u64, u64), rusqlite::Error
     )
 }
 
-fn scope_sql(column: &str, scope: &Scope) -> String {
-    match scope {
-        Scope::All => "1".into(),
-        Scope::Areas(areas) if areas.is_empty() => "0".into(),
-        Scope::Areas(areas) => format!(
-            "({})",
-            areas
-                .iter()
-                .map(|a| format!("({column} >= '{a}' AND {column} < '{a}:')"))
-                .collect::<Vec<_>>()
-                .join(" OR ")
-        ),
-    }
-}
-
 /// The digest of each child in `scope`, over the changes the server has
 /// (acknowledged or received from it).
 pub fn child_digests(
@@ -205,7 +190,7 @@ pub fn child_digests(
     let mut stmt = conn.prepare(&format!(
         "SELECT c.child_id, c.hash FROM changes c JOIN children ch ON ch.id = c.child_id
           WHERE c.synced = 1 AND {} ORDER BY c.child_id",
-        scope_sql("ch.posyandu", scope)
+        scope.sql_condition("ch.posyandu")
     ))?;
     let mut rows = stmt.query([])?;
     let mut out: Vec<ChildDigest> = Vec::new();

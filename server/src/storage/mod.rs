@@ -259,8 +259,6 @@ pub enum StorageError {
     },
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
-    #[error("child {0} is outside this device's area")]
-    OutOfScope(ChildId),
     #[error("no such device: {0}")]
     NoSuchDevice(String),
 }

@@ -158,6 +158,14 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 /// Rebuild a child's saved document once this many changes came after it.
 const RESAVE_AFTER_CHANGES: usize = 8;
 
+/// A child's stored state, as read by `SqliteStorage::document_bytes`.
+struct StoredDocument {
+    bytes: Vec<u8>,
+    max_seq: i64,
+    after: usize,
+    had_saved: bool,
+}
+
 /// SQLite-backed [`Storage`].
 pub struct SqliteStorage {
     path: PathBuf,
@@ -172,23 +180,6 @@ fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     Ok(())
-}
-
-/// The SQL condition "`column` lies in `scope`". Area codes are validated
-/// digits, so they are written into the SQL directly; a code's range is
-/// `[code, code + ':')` since `:` sorts right after `9`.
-fn scope_sql(column: &str, scope: &Scope) -> String {
-    match scope {
-        Scope::All => "1".to_string(),
-        Scope::Areas(areas) if areas.is_empty() => "0".to_string(),
-        Scope::Areas(areas) => {
-            let parts: Vec<String> = areas
-                .iter()
-                .map(|a| format!("({column} >= '{a}' AND {column} < '{a}:')"))
-                .collect();
-            format!("({})", parts.join(" OR "))
-        }
-    }
 }
 
 fn blob32(v: Vec<u8>) -> Result<[u8; 32], StorageError> {
@@ -338,11 +329,14 @@ impl SqliteStorage {
         }
     }
 
-    fn load_document(
-        &self,
+    /// A child's stored state as bytes Automerge loads: its saved document
+    /// (if any) followed by every change newer than the save. Also returns
+    /// the last sequence number included, how many changes followed the
+    /// save, and whether there was a save. `None` for an unknown child.
+    fn document_bytes(
         conn: &Connection,
         child: &str,
-    ) -> Result<Option<(ChildDocument, i64, usize, bool)>, StorageError> {
+    ) -> Result<Option<StoredDocument>, StorageError> {
         let saved: Option<(i64, Vec<u8>)> = conn
             .prepare_cached("SELECT upto_seq, bytes FROM documents WHERE child_id = ?1")?
             .query_row([child], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -362,18 +356,31 @@ impl SqliteStorage {
                 after += 1;
             }
         }
-        if bytes.is_empty() {
+        Ok((!bytes.is_empty()).then_some(StoredDocument {
+            bytes,
+            max_seq,
+            after,
+            had_saved,
+        }))
+    }
+
+    fn load_document(
+        &self,
+        conn: &Connection,
+        child: &str,
+    ) -> Result<Option<(ChildDocument, StoredDocument)>, StorageError> {
+        let Some(stored) = Self::document_bytes(conn, child)? else {
             return Ok(None);
-        }
-        let doc = ChildDocument::load(self.actor.clone(), &bytes)
+        };
+        let doc = ChildDocument::load(self.actor.clone(), &stored.bytes)
             .map_err(|e| StorageError::Corrupt(format!("child {child}: {e}")))?;
-        Ok(Some((doc, max_seq, after, had_saved)))
+        Ok(Some((doc, stored)))
     }
 
     fn scope_checksum(conn: &Connection, scope: &Scope) -> Result<ScopeChecksum, StorageError> {
         let sql = format!(
             "SELECT changes, xor FROM child_index WHERE {}",
-            scope_sql("area", scope)
+            scope.sql_condition("area")
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query([])?;
@@ -400,7 +407,7 @@ impl SqliteStorage {
                JOIN child_index i ON i.child_id = c.child_id
               WHERE c.seq > ?1 AND c.device <> ?2 AND {}
               ORDER BY c.seq",
-            scope_sql("i.area", &who.scope)
+            who.scope.sql_condition("i.area")
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params![cursor as i64, who.id.to_string()])?;
@@ -860,7 +867,7 @@ impl Storage for SqliteStorage {
             } else {
                 request.upto
             };
-            let scope = scope_sql("area", &who.scope);
+            let scope = who.scope.sql_condition("area");
             let total: i64 = tx.query_row(
                 &format!("SELECT count(*) FROM child_index WHERE {scope}"),
                 [],
@@ -874,11 +881,6 @@ impl Storage for SqliteStorage {
             let mut children = Vec::new();
             let mut used = 0usize;
             let mut next = None;
-            let mut saved =
-                tx.prepare_cached("SELECT upto_seq, bytes FROM documents WHERE child_id = ?1")?;
-            let mut newer = tx.prepare_cached(
-                "SELECT bytes FROM changes WHERE child_id = ?1 AND seq > ?2 ORDER BY seq",
-            )?;
             while let Some(row) = rows.next()? {
                 let id: String = row.get(0)?;
                 let child: ChildId = id
@@ -888,15 +890,9 @@ impl Storage for SqliteStorage {
                     next = children.last().map(|c: &ChildSnapshot| c.child);
                     break;
                 }
-                let (from, mut bytes): (i64, Vec<u8>) = saved
-                    .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?
-                    .unwrap_or((0, Vec::new()));
-                let mut changes = newer.query(params![id, from])?;
-                while let Some(c) = changes.next()? {
-                    bytes
-                        .extend_from_slice(c.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
-                }
+                let bytes = Self::document_bytes(tx, &id)?
+                    .map(|d| d.bytes)
+                    .unwrap_or_default();
                 // Saved documents are stored without Automerge's DEFLATE so
                 // that zstd compresses a whole page at once (~1.7x smaller
                 // than per-document DEFLATE); they shrink about 4-6x on the
@@ -926,7 +922,7 @@ impl Storage for SqliteStorage {
             {
                 let mut stmt = tx.prepare(&format!(
                     "SELECT child_id, changes, xor FROM child_index WHERE {}",
-                    scope_sql("area", &who.scope)
+                    who.scope.sql_condition("area")
                 ))?;
                 let mut rows = stmt.query([])?;
                 while let Some(r) = rows.next()? {
@@ -992,14 +988,14 @@ impl Storage for SqliteStorage {
         limit: usize,
     ) -> Result<Vec<ChildSummary>, StorageError> {
         let area_sql = match area {
-            Some(a) => scope_sql("posyandu", &Scope::Areas(vec![a.clone()])),
+            Some(a) => Scope::Areas(vec![a.clone()]).sql_condition("posyandu"),
             None => "1".into(),
         };
         self.with_read(|tx| {
             let mut stmt = tx.prepare(&format!(
                 "SELECT {} FROM children WHERE id > ?1 AND {} AND {} ORDER BY id LIMIT ?2",
                 projection::SUMMARY_COLUMNS,
-                scope_sql("posyandu", scope),
+                scope.sql_condition("posyandu"),
                 area_sql
             ))?;
             let rows = stmt
@@ -1041,7 +1037,7 @@ impl Storage for SqliteStorage {
                 "SELECT c.child_id, ch.posyandu, c.field, c.vals FROM conflicts c
                    JOIN children ch ON ch.id = c.child_id
                   WHERE {} ORDER BY ch.posyandu, c.child_id, c.field",
-                scope_sql("ch.posyandu", scope)
+                scope.sql_condition("ch.posyandu")
             ))?;
             let rows = stmt
                 .query_map([], |r| {
@@ -1070,10 +1066,11 @@ impl Storage for SqliteStorage {
             let mut failed = Vec::new();
             for id in ids {
                 match self.load_document(tx, &id) {
-                    Ok(Some((mut doc, upto_seq, after, had_saved))) => {
+                    Ok(Some((mut doc, stored))) => {
+                        let upto_seq = stored.max_seq;
                         match projection::project(&id, &doc, upto_seq) {
                             Ok(mut p) => {
-                                if !had_saved || after >= RESAVE_AFTER_CHANGES {
+                                if !stored.had_saved || stored.after >= RESAVE_AFTER_CHANGES {
                                     p.saved_document = Some(doc.save_uncompressed());
                                 }
                                 out.push(p);
@@ -1130,20 +1127,5 @@ impl Storage for SqliteStorage {
                 devices: one("SELECT count(*) FROM devices WHERE revoked_at IS NULL")?,
             })
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scope_sql_is_a_range_per_code() {
-        let scope = Scope::from_text("3530,3531").expect("scope");
-        assert_eq!(
-            scope_sql("area", &scope),
-            "((area >= '3530' AND area < '3530:') OR (area >= '3531' AND area < '3531:'))"
-        );
-        assert_eq!(scope_sql("area", &Scope::All), "1");
     }
 }
