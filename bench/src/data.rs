@@ -303,6 +303,7 @@ pub fn child_profile(
         rw: Some(format!("{:03}", 1 + rng.below(6))),
         address: None,
         posyandu: posyandu.to_string(),
+        desa: None,
     }
 }
 

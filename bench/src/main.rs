@@ -94,9 +94,11 @@
 //! load; run on an idle machine and compare medians.
 
 mod data;
+mod link;
 mod measure;
 mod sync;
 mod sys;
+mod verval_synthetic;
 mod zscore_csv;
 mod zscore_lib;
 
@@ -153,6 +155,10 @@ enum Cmd {
     },
     /// Sync client and server: round trips, bytes on the wire, first sync, upload burst, 200 devices, server memory.
     Sync(sync::Args),
+    /// `tumbuh-server link` on the dev set scaled to a district (~50,000 children): time, peak memory, precision/recall.
+    Link(link::Args),
+    /// Stunted children in a round of the synthetic dev set: rows, tumbuh dedup, perfect dedup, truth.
+    VervalSynthetic(verval_synthetic::Args),
     /// `zscore-lib`, `zscore-csv` and `measure` with their defaults, then a summary table (not `sync`).
     All,
 }
@@ -274,6 +280,10 @@ fn main() -> anyhow::Result<()> {
                 "           CARGO_TARGET_DIR=/tmp/target-bench cargo run --release -p tumbuh-bench -- sync"
             );
         }
+        Cmd::Link(args) => {
+            link::run(&args, dir)?;
+        }
+        Cmd::VervalSynthetic(args) => verval_synthetic::run(&args, dir)?,
         Cmd::All => {
             let lib = zscore_lib::run(1_000_000, 5, cli.seed)?;
             let csv = zscore_csv::run(1_000_000, 3, dir, cli.seed)?;

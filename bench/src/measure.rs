@@ -105,6 +105,7 @@ fn weighing(
         oedema: false,
         posyandu: device.posyandu.clone(),
         by: device.kader.clone(),
+        round: None,
     })
 }
 

@@ -510,6 +510,7 @@ impl SimChild {
             oedema: rng.chance(0.003),
             posyandu: posyandu.to_string(),
             by: by.to_string(),
+            round: None,
         })
     }
 

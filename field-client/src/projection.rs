@@ -19,15 +19,17 @@ pub fn project(conn: &Connection, child: &Child, conflicts: usize) -> Result<(),
     conn.execute("DELETE FROM measurements WHERE child_id = ?1", [&id])?;
     conn.execute(
         "INSERT INTO children (id, name, name_norm, sex, birth_date, mother_name, nik, no_kk, mother_nik,
-            father_name, rt, rw, address, posyandu, last_measured, last_haz, last_tbu, stunted, conflicts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+            father_name, rt, rw, address, posyandu, last_measured, last_haz, last_tbu, stunted, conflicts,
+            merged_into)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_norm = excluded.name_norm,
             sex = excluded.sex, birth_date = excluded.birth_date, mother_name = excluded.mother_name,
             nik = excluded.nik, no_kk = excluded.no_kk, mother_nik = excluded.mother_nik,
             father_name = excluded.father_name, rt = excluded.rt, rw = excluded.rw,
             address = excluded.address, posyandu = excluded.posyandu,
             last_measured = excluded.last_measured, last_haz = excluded.last_haz,
-            last_tbu = excluded.last_tbu, stunted = excluded.stunted, conflicts = excluded.conflicts",
+            last_tbu = excluded.last_tbu, stunted = excluded.stunted, conflicts = excluded.conflicts,
+            merged_into = excluded.merged_into",
         params![
             id,
             p.name,
@@ -48,10 +50,23 @@ pub fn project(conn: &Connection, child: &Child, conflicts: usize) -> Result<(),
             latest.last_haz.and_then(|(_, c)| c).map(|c| c.code()),
             latest.stunted,
             conflicts as i64,
+            child.merged_into.map(|m| m.to_string()),
         ],
     )?;
+    // A registration the district merged into a child this device holds
+    // shows its measurements there (the survivor has copies under the same
+    // ids); one whose survivor lies outside this device's area keeps them.
+    if let Some(survivor) = child.merged_into {
+        let survivor_here: bool = conn
+            .prepare_cached("SELECT 1 FROM children WHERE id = ?1")?
+            .exists([survivor.to_string()])?;
+        if survivor_here {
+            return Ok(());
+        }
+    }
+    // `OR REPLACE`: a merge's copy takes over the row of its original.
     let mut insert = conn.prepare_cached(
-        "INSERT INTO measurements (id, child_id, date, weight_g, length_mm, position, muac_mm, head_mm,
+        "INSERT OR REPLACE INTO measurements (id, child_id, date, weight_g, length_mm, position, muac_mm, head_mm,
             oedema, void_reason, haz, waz, whz, bmiz, implausible, gain, two_t)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?;

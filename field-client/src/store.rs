@@ -117,6 +117,11 @@ CREATE TABLE bundle_exports (
 -- The CA certificate (PEM) the device trusts for its server (migration 3).
 ALTER TABLE server ADD COLUMN ca_cert BLOB;
 "#,
+    r#"
+-- Registrations the district merged into another child (migration 4):
+-- kept, but left out of lists.
+ALTER TABLE children ADD COLUMN merged_into TEXT;
+"#,
 ];
 
 /// What can go wrong with the local store.

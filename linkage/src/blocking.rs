@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Datelike;
 
+use crate::compare::birth_level;
 use crate::record::Registration;
 
 /// Groups larger than this are skipped in a pass (quadratic cost, little
@@ -97,10 +98,31 @@ const PASSES: &[(&str, KeyFn)] = &[
     }),
 ];
 
+/// Passes whose key holds neither an area nor an identity number nor a full
+/// birth date: their groups grow with the whole district (a common first
+/// name with a common mother's name), quadratically in pairs. In their
+/// groups larger than [`FILTER_FROM`] only pairs whose birth dates could be
+/// the same child's are kept ([`birth_compatible`]); smaller groups (all
+/// of them on a set of a few thousand children) keep every pair, so the
+/// EM sees the same mix of pairs there as before.
+const NAME_ONLY_PASSES: &[&str] = &["name+birth-year", "first-name+mother", "mother+birth-year"];
+
+/// Group size from which [`NAME_ONLY_PASSES`] filter by birth date.
+pub const FILTER_FROM: usize = 50;
+
+/// Birth dates that allow the same child: either missing, or equal up to a
+/// typical entry error, a year-only date or two months (birth level ≤ 3).
+/// Pairs whose dates are simply different score low on the birth date and
+/// are found by the identity-number and area passes when they are matches.
+fn birth_compatible(a: &Registration, b: &Registration) -> bool {
+    birth_level(a.birth, b.birth) <= 3
+}
+
 /// Candidate pairs `(i, j)` with `i < j`, sorted, without repeats.
 pub(crate) fn candidate_pairs(regs: &[Registration]) -> Vec<(u32, u32)> {
     let mut seen: HashSet<(u32, u32)> = HashSet::new();
-    for (_, key) in PASSES {
+    for (name, key) in PASSES {
+        let name_only = NAME_ONLY_PASSES.contains(name);
         let mut groups: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, r) in regs.iter().enumerate() {
             if let Some(k) = key(r) {
@@ -111,8 +133,12 @@ pub(crate) fn candidate_pairs(regs: &[Registration]) -> Vec<(u32, u32)> {
             if members.len() < 2 || members.len() > MAX_BLOCK {
                 continue;
             }
+            let filter = name_only && members.len() > FILTER_FROM;
             for (x, &a) in members.iter().enumerate() {
                 for &b in &members[x + 1..] {
+                    if filter && !birth_compatible(&regs[a as usize], &regs[b as usize]) {
+                        continue;
+                    }
                     seen.insert((a.min(b), a.max(b)));
                 }
             }

@@ -11,7 +11,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::names::{mother_name_similarity, name_similarity};
+use crate::names::{prepared_mother_name_similarity, prepared_name_similarity};
 use crate::record::Registration;
 
 /// The compared fields, in the order of [`Comparison::levels`].
@@ -70,19 +70,27 @@ pub struct Comparison {
 }
 
 fn name_level(a: &Registration, b: &Registration, mother_sim: f64) -> (u8, f64) {
-    match (&a.placeholder_mother, &b.placeholder_mother) {
+    match (
+        &a.placeholder_mother_prepared,
+        &b.placeholder_mother_prepared,
+    ) {
         (Some(pa), Some(pb)) => {
             // Two placeholders: both newborn entries of the same mother?
-            let s = mother_name_similarity(pa, pb);
+            let s = prepared_mother_name_similarity(pa, pb);
             (if s >= 0.85 { 6 } else { 0 }, 0.0)
         }
         (Some(p), None) | (None, Some(p)) => {
             // "By Ny Siti" vs a real name: the placeholder names the mother.
             let other = if a.placeholder_mother.is_some() { b } else { a };
-            let s = if p.is_empty() {
+            let raw = if a.placeholder_mother.is_some() {
+                &a.placeholder_mother
+            } else {
+                &b.placeholder_mother
+            };
+            let s = if raw.as_deref().is_none_or(str::is_empty) {
                 mother_sim
             } else {
-                mother_name_similarity(p, &other.mother)
+                prepared_mother_name_similarity(p, &other.mother_prepared)
             };
             (if s >= 0.85 { 6 } else { 0 }, 0.0)
         }
@@ -93,7 +101,7 @@ fn name_level(a: &Registration, b: &Registration, mother_sim: f64) -> (u8, f64) 
             if a.name == b.name {
                 return (1, 1.0);
             }
-            let s = name_similarity(&a.name, &b.name);
+            let s = prepared_name_similarity(&a.name_prepared, &b.name_prepared);
             let level = if s >= 0.93 {
                 2
             } else if s >= 0.85 {
@@ -129,12 +137,30 @@ pub(crate) fn is_date_entry_error(a: NaiveDate, b: NaiveDate) -> bool {
     if (a.year() - b.year()).abs() == 1 && a.month() == b.month() && a.day() == b.day() {
         return true;
     }
-    let sa = a.format("%Y%m%d").to_string();
-    let sb = b.format("%Y%m%d").to_string();
-    sa.bytes().zip(sb.bytes()).filter(|(x, y)| x != y).count() == 1
+    digit_differences(a, b) == 1
 }
 
-fn birth_level(a: Option<NaiveDate>, b: Option<NaiveDate>) -> u8 {
+/// Number of differing characters of the `%Y%m%d` forms of two dates
+/// (compared position by position up to the shorter one).
+fn digit_differences(a: NaiveDate, b: NaiveDate) -> usize {
+    let four_digits = |d: NaiveDate| (0..=9999).contains(&d.year());
+    if !four_digits(a) || !four_digits(b) {
+        let sa = a.format("%Y%m%d").to_string();
+        let sb = b.format("%Y%m%d").to_string();
+        return sa.bytes().zip(sb.bytes()).filter(|(x, y)| x != y).count();
+    }
+    let number = |d: NaiveDate| d.year() as u32 * 10_000 + d.month() * 100 + d.day();
+    let (mut x, mut y) = (number(a), number(b));
+    let mut n = 0;
+    for _ in 0..8 {
+        n += usize::from(x % 10 != y % 10);
+        x /= 10;
+        y /= 10;
+    }
+    n
+}
+
+pub(crate) fn birth_level(a: Option<NaiveDate>, b: Option<NaiveDate>) -> u8 {
     let (Some(a), Some(b)) = (a, b) else { return 0 };
     if a == b {
         return 1;
@@ -187,7 +213,7 @@ pub(crate) fn compare(a: &Registration, b: &Registration) -> Comparison {
     let mother_sim = if a.mother.is_empty() || b.mother.is_empty() {
         -1.0
     } else {
-        mother_name_similarity(&a.mother, &b.mother)
+        prepared_mother_name_similarity(&a.mother_prepared, &b.mother_prepared)
     };
     let (name, name_sim) = name_level(a, b, mother_sim.max(0.0));
     let sex = match (a.sex, b.sex) {
@@ -205,7 +231,7 @@ pub(crate) fn compare(a: &Registration, b: &Registration) -> Comparison {
     };
     let father = if a.father.is_empty() || b.father.is_empty() {
         0
-    } else if name_similarity(&a.father, &b.father) >= 0.8 {
+    } else if prepared_name_similarity(&a.father_prepared, &b.father_prepared) >= 0.8 {
         1
     } else {
         2
@@ -232,6 +258,32 @@ pub(crate) fn compare(a: &Registration, b: &Registration) -> Comparison {
         name_sim,
         mother_sim,
     }
+}
+
+/// [`compare`] for every pair, in order. The pairs are split into one
+/// contiguous chunk per available core (scoped threads); the result does not
+/// depend on the number of threads.
+pub(crate) fn compare_pairs(regs: &[Registration], pairs: &[(u32, u32)]) -> Vec<Comparison> {
+    let one = |&(a, b): &(u32, u32)| compare(&regs[a as usize], &regs[b as usize]);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || pairs.len() < 4096 {
+        return pairs.iter().map(one).collect();
+    }
+    let chunk = pairs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = pairs
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        let mut out = Vec::with_capacity(pairs.len());
+        for h in handles {
+            match h.join() {
+                Ok(part) => out.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
 }
 
 /// Why two registrations can never be the same child.

@@ -14,7 +14,8 @@ use std::fmt::Write as _;
 use crate::blocking::candidate_pairs;
 use crate::cluster::Clusters;
 use crate::compare::{
-    Comparison, Conflict, FIELDS, LEVEL_NAMES, N_FIELDS, compare, growth_violations, hard_conflict,
+    Comparison, Conflict, FIELDS, LEVEL_NAMES, MAX_LEVELS, N_FIELDS, compare, compare_pairs,
+    growth_violations, hard_conflict,
 };
 use crate::record::{FieldRecord, Registration, collapse};
 use crate::scoring::{Weights, estimate, estimate_u};
@@ -73,6 +74,9 @@ pub struct Linkage {
     pub candidate_pairs: usize,
     /// Pairs merged automatically.
     pub auto_merged: usize,
+    /// The pairs whose merge joined two clusters, with their evidence (in
+    /// the order they were merged): what an audit log of the decisions needs.
+    pub merges: Vec<ReviewPair>,
     /// Pairs left for review.
     pub review: Vec<ReviewPair>,
     /// The estimated weights.
@@ -105,13 +109,15 @@ fn random_pairs(n: usize, count: usize) -> Vec<(usize, usize)> {
 struct Scorer<'a> {
     regs: &'a [Registration],
     weights: &'a Weights,
+    /// `weights.level_weights()`, so scoring a pair takes no logarithms.
+    table: [[f64; MAX_LEVELS]; N_FIELDS],
     config: &'a LinkConfig,
 }
 
 impl Scorer<'_> {
     fn log_odds(&self, a: usize, b: usize, c: &Comparison) -> f64 {
         let growth = growth_violations(&self.regs[a], &self.regs[b]).min(2);
-        self.weights.prior_log_odds() + self.weights.score(c)
+        self.weights.prior_log_odds() + Weights::score_with(&self.table, c)
             - self.config.growth_penalty * f64::from(growth)
     }
 
@@ -146,19 +152,18 @@ pub fn link(records: &[FieldRecord], config: &LinkConfig) -> Linkage {
     let (regs, reg_of_row) = collapse(records);
     let n = regs.len();
     let pairs = candidate_pairs(&regs);
-    let comparisons: Vec<Comparison> = pairs
-        .iter()
-        .map(|&(a, b)| compare(&regs[a as usize], &regs[b as usize]))
-        .collect();
-    let random: Vec<Comparison> =
+    let comparisons = compare_pairs(&regs, &pairs);
+    let random_regs: Vec<(u32, u32)> =
         random_pairs(n, config.random_pairs.min(n * n.saturating_sub(1) / 2))
             .into_iter()
-            .map(|(a, b)| compare(&regs[a], &regs[b]))
+            .map(|(a, b)| (a as u32, b as u32))
             .collect();
+    let random = compare_pairs(&regs, &random_regs);
     let weights = estimate(&comparisons, estimate_u(&random), config.em_rounds);
     let scorer = Scorer {
         regs: &regs,
         weights: &weights,
+        table: weights.level_weights(),
         config,
     };
 
@@ -179,6 +184,7 @@ pub fn link(records: &[FieldRecord], config: &LinkConfig) -> Linkage {
     let review = (config.review_probability / (1.0 - config.review_probability)).log2();
     let mut clusters = Clusters::new(n);
     let mut auto_merged = 0;
+    let mut merges = Vec::new();
     let mut review_pairs = Vec::new();
     for &(s, i) in &scored {
         if s < auto {
@@ -212,6 +218,12 @@ pub fn link(records: &[FieldRecord], config: &LinkConfig) -> Linkage {
             (None, false) => {
                 clusters.union(ra, rb);
                 auto_merged += 1;
+                merges.push(ReviewPair {
+                    row_a: regs[a].rows[0],
+                    row_b: regs[b].rows[0],
+                    probability: probability(s),
+                    evidence: scorer.evidence(a, b, &comparisons[i]),
+                });
                 continue;
             }
             // Twins and siblings are certain non-matches: not for review.
@@ -266,6 +278,7 @@ pub fn link(records: &[FieldRecord], config: &LinkConfig) -> Linkage {
         registrations: n,
         candidate_pairs: pairs.len(),
         auto_merged,
+        merges,
         review: review_pairs,
         weights,
     }

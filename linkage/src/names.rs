@@ -730,21 +730,27 @@ const DROP_COST: f64 = 0.1;
 /// names have at most five or six; this bounds the work on odd input).
 const MAX_TOKENS: usize = 12;
 
+/// Most entries of a token similarity matrix.
+const MAX_CELLS: usize = MAX_TOKENS * MAX_TOKENS;
+
 /// Score of one token alignment, given the token similarity matrix
 /// (row-major, `wa.len()` × `wb.len()`) and the token weights. Tokens are
 /// paired greedily by similarity, which for names of a handful of tokens is
 /// the optimal pairing in practice.
 fn aligned_score(sim: &[f64], wa: &[f64], wb: &[f64]) -> f64 {
     let m = wb.len();
-    let mut pairs: Vec<(f64, usize, usize)> = Vec::with_capacity(sim.len());
-    for (k, &s) in sim.iter().enumerate() {
-        pairs.push((s, k / m.max(1), k % m.max(1)));
+    let mut buf = [(0.0f64, 0usize, 0usize); MAX_CELLS];
+    let pairs = &mut buf[..sim.len()];
+    for (k, (&s, p)) in sim.iter().zip(pairs.iter_mut()).enumerate() {
+        *p = (s, k / m.max(1), k % m.max(1));
     }
-    pairs.sort_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)).then(p.2.cmp(&q.2)));
+    // (i, j) are unique, so the order is total and an unstable sort gives
+    // the same order as a stable one.
+    pairs.sort_unstable_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)).then(p.2.cmp(&q.2)));
     let mut used_a = [false; MAX_TOKENS];
     let mut used_b = [false; MAX_TOKENS];
     let (mut num, mut den) = (0.0, 0.0);
-    for (s, i, j) in pairs {
+    for &(s, i, j) in pairs.iter() {
         if used_a[i] || used_b[j] {
             continue;
         }
@@ -770,66 +776,125 @@ fn aligned_score(sim: &[f64], wa: &[f64], wb: &[f64]) -> f64 {
     if den > 0.0 { num / den } else { 0.0 }
 }
 
-fn similarity_matrix(a: &[Tok], b: &[Tok]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(a.len() * b.len());
-    for x in a {
-        for y in b {
-            out.push(token_similarity(x, y));
+/// A name prepared for [`name_similarity`] and [`mother_name_similarity`]:
+/// its comparable tokens with their keys and weights, and every pair of
+/// adjacent tokens joined into one (for compounds). Building it once per
+/// name and comparing prepared names gives exactly the similarities of the
+/// string functions without re-parsing the names for every pair.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedName {
+    /// Whether the name is a newborn placeholder (the tokens are then the
+    /// mother's part).
+    placeholder: bool,
+    toks: Vec<Tok>,
+    /// `joined[i]`: tokens `i` and `i + 1` written as one.
+    joined: Vec<Tok>,
+    weights: Vec<f64>,
+}
+
+impl PreparedName {
+    /// Prepares a raw (or normalised) name.
+    pub fn new(raw: &str) -> PreparedName {
+        let (placeholder, tokens) = comparable_tokens(raw);
+        PreparedName::from_tokens(placeholder, tokens)
+    }
+
+    fn from_tokens(placeholder: bool, tokens: Vec<String>) -> PreparedName {
+        let joined = tokens
+            .windows(2)
+            .map(|w| Tok::new(format!("{}{}", w[0], w[1])))
+            .collect();
+        let toks: Vec<Tok> = tokens.into_iter().map(Tok::new).collect();
+        let weights = toks.iter().map(|t| t.weight).collect();
+        PreparedName {
+            placeholder,
+            toks,
+            joined,
+            weights,
         }
     }
-    out
+
+    /// Whether the name has no comparable token.
+    pub fn is_empty(&self) -> bool {
+        self.toks.is_empty()
+    }
+}
+
+/// The similarity matrix of `a` × `b` (row-major) in `out`.
+fn similarity_matrix<'o>(a: &[Tok], b: &[Tok], out: &'o mut [f64; MAX_CELLS]) -> &'o [f64] {
+    let m = b.len();
+    for (i, x) in a.iter().enumerate() {
+        for (j, y) in b.iter().enumerate() {
+            out[i * m + j] = token_similarity(x, y);
+        }
+    }
+    &out[..a.len() * m]
 }
 
 /// Best score when two adjacent tokens of `a` are written as one
 /// (Nur Aini / Nuraini, Putri Nabila / Putrinabila, Khoirun Nisa /
 /// Khairunnisa). `base` is the similarity matrix of `a` × `b`.
-fn best_joined(a: &[Tok], b: &[Tok], base: &[f64]) -> f64 {
-    let m = b.len();
-    let wb: Vec<f64> = b.iter().map(|t| t.weight).collect();
+fn best_joined(a: &PreparedName, b: &PreparedName, base: &[f64]) -> f64 {
+    let (at, bt) = (&a.toks, &b.toks);
+    let m = bt.len();
+    let wb = &b.weights;
     let mut best = 0.0f64;
-    for i in 0..a.len().saturating_sub(1) {
-        let joined_len = a[i].text.len() + a[i + 1].text.len();
+    let mut sim = [0.0f64; MAX_CELLS];
+    let mut wa = [0.0f64; MAX_TOKENS];
+    for i in 0..at.len().saturating_sub(1) {
+        let joined_len = at[i].text.len() + at[i + 1].text.len();
         // Only worth trying if some token of `b` is about that long.
-        if !b.iter().any(|t| t.text.len().abs_diff(joined_len) <= 2) {
+        if !bt.iter().any(|t| t.text.len().abs_diff(joined_len) <= 2) {
             continue;
         }
-        let joined = Tok::new(format!("{}{}", a[i].text, a[i + 1].text));
-        let mut sim = Vec::with_capacity((a.len() - 1) * m);
-        let mut wa = Vec::with_capacity(a.len() - 1);
-        for (k, t) in a.iter().enumerate() {
+        let joined = &a.joined[i];
+        let (mut cells, mut rows) = (0, 0);
+        for (k, t) in at.iter().enumerate() {
             if k == i {
-                sim.extend(b.iter().map(|y| token_similarity(&joined, y)));
-                wa.push(joined.weight);
+                for y in bt {
+                    sim[cells] = token_similarity(joined, y);
+                    cells += 1;
+                }
+                wa[rows] = joined.weight;
+                rows += 1;
             } else if k != i + 1 {
-                sim.extend_from_slice(&base[k * m..(k + 1) * m]);
-                wa.push(t.weight);
+                sim[cells..cells + m].copy_from_slice(&base[k * m..(k + 1) * m]);
+                cells += m;
+                wa[rows] = t.weight;
+                rows += 1;
             }
         }
-        best = best.max(aligned_score(&sim, &wa, &wb));
+        best = best.max(aligned_score(&sim[..cells], &wa[..rows], wb));
     }
     best
 }
 
-fn token_list_similarity(a: &[String], b: &[String]) -> f64 {
-    let a = &a[..a.len().min(MAX_TOKENS)];
-    let b = &b[..b.len().min(MAX_TOKENS)];
-    if a.is_empty() || b.is_empty() {
+fn token_list_similarity(a: &PreparedName, b: &PreparedName) -> f64 {
+    if a.toks.is_empty() || b.toks.is_empty() {
         return 0.0;
     }
     // Exact symmetry: always compare in one canonical order.
-    let (a, b) = if a <= b { (a, b) } else { (b, a) };
-    let ta: Vec<Tok> = a.iter().cloned().map(Tok::new).collect();
-    let tb: Vec<Tok> = b.iter().cloned().map(Tok::new).collect();
-    let base = similarity_matrix(&ta, &tb);
-    let wa: Vec<f64> = ta.iter().map(|t| t.weight).collect();
-    let wb: Vec<f64> = tb.iter().map(|t| t.weight).collect();
-    let mut best = aligned_score(&base, &wa, &wb);
+    let (a, b) = if a
+        .toks
+        .iter()
+        .map(|t| &t.text)
+        .le(b.toks.iter().map(|t| &t.text))
+    {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let (ta, tb) = (&a.toks, &b.toks);
+    let mut base_buf = [0.0f64; MAX_CELLS];
+    let base = similarity_matrix(ta, tb, &mut base_buf);
+    let mut best = aligned_score(base, &a.weights, &b.weights);
     // A compound is joined on one side only, against the other as written.
-    best = best.max(best_joined(&ta, &tb, &base));
-    let transposed: Vec<f64> = (0..tb.len() * ta.len())
-        .map(|k| base[(k % ta.len()) * tb.len() + k / ta.len()])
-        .collect();
-    best = best.max(best_joined(&tb, &ta, &transposed));
+    best = best.max(best_joined(a, b, base));
+    let mut transposed = [0.0f64; MAX_CELLS];
+    for (k, cell) in transposed[..tb.len() * ta.len()].iter_mut().enumerate() {
+        *cell = base[(k % ta.len()) * tb.len() + k / ta.len()];
+    }
+    best = best.max(best_joined(b, a, &transposed[..tb.len() * ta.len()]));
     best.clamp(0.0, 1.0)
 }
 
@@ -874,12 +939,15 @@ fn token_list_similarity(a: &[String], b: &[String]) -> f64 {
 /// Sanjaya 0.54; Rizki / Rizka 0.3; Muhammad Rizky / Muhammad Rafi 0.26;
 /// Hasan / Husain 0.2.
 pub fn name_similarity(a: &str, b: &str) -> f64 {
-    let (pa, ta) = comparable_tokens(a);
-    let (pb, tb) = comparable_tokens(b);
-    if pa != pb {
+    prepared_name_similarity(&PreparedName::new(a), &PreparedName::new(b))
+}
+
+/// [`name_similarity`] of two prepared names.
+pub fn prepared_name_similarity(a: &PreparedName, b: &PreparedName) -> f64 {
+    if a.placeholder != b.placeholder {
         return 0.0;
     }
-    token_list_similarity(&ta, &tb)
+    token_list_similarity(a, b)
 }
 
 /// How much a nickname match (Minah for Aminah) counts against writing
@@ -893,26 +961,39 @@ const NICKNAME_FACTOR: f64 = 0.95;
 /// ignored by normalisation. Unlike [`name_similarity`], newborn
 /// placeholders are not special here.
 pub fn mother_name_similarity(a: &str, b: &str) -> f64 {
-    let (_, ta) = comparable_tokens(a);
-    let (_, tb) = comparable_tokens(b);
-    let base = token_list_similarity(&ta, &tb);
-    if ta.is_empty() || tb.is_empty() {
+    prepared_mother_name_similarity(&PreparedName::new(a), &PreparedName::new(b))
+}
+
+/// [`mother_name_similarity`] of two prepared names.
+pub fn prepared_mother_name_similarity(a: &PreparedName, b: &PreparedName) -> f64 {
+    let base = token_list_similarity(a, b);
+    if a.toks.is_empty() || b.toks.is_empty() {
         return base;
     }
     // Nickname: a token of one is the ending (>= 3 letters) of a token of
     // the other. Score as if the nickname were written in full, times
     // NICKNAME_FACTOR.
     let mut nick = 0.0f64;
-    for x in &ta {
-        for y in &tb {
+    for x in &a.toks {
+        for y in &b.toks {
+            let (x, y) = (&x.text, &y.text);
             let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
             if short.len() >= 3 && short.len() < long.len() && long.ends_with(short.as_str()) {
-                let replace = |ts: &[String]| -> Vec<String> {
-                    ts.iter()
-                        .map(|t| if t == long { short.clone() } else { t.clone() })
-                        .collect()
+                let replace = |p: &PreparedName| -> PreparedName {
+                    let tokens = p
+                        .toks
+                        .iter()
+                        .map(|t| {
+                            if &t.text == long {
+                                short.clone()
+                            } else {
+                                t.text.clone()
+                            }
+                        })
+                        .collect();
+                    PreparedName::from_tokens(p.placeholder, tokens)
                 };
-                let s = token_list_similarity(&replace(&ta), &replace(&tb));
+                let s = token_list_similarity(&replace(a), &replace(b));
                 nick = nick.max(NICKNAME_FACTOR * s);
             }
         }

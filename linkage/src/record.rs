@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use crate::names::{is_newborn_placeholder, normalize_name, phonetic_key};
+use crate::names::{PreparedName, is_newborn_placeholder, normalize_name, phonetic_key};
 use crate::nik::{Nik, Sex};
 
 /// One measurement row as synced from the field, with its identity fields
@@ -117,6 +117,12 @@ pub struct Registration {
     pub rt: Option<u32>,
     pub rw: Option<u32>,
     pub visits: Vec<Visit>,
+    /// `name`, `mother`, `father` and `placeholder_mother` prepared for the
+    /// name similarities once, rather than parsed again for every pair.
+    pub name_prepared: PreparedName,
+    pub mother_prepared: PreparedName,
+    pub father_prepared: PreparedName,
+    pub placeholder_mother_prepared: Option<PreparedName>,
 }
 
 /// Tokens too common to identify a child on their own in a blocking key.
@@ -154,8 +160,13 @@ impl Registration {
             Some(n.as_str()) != kk.as_deref()
                 && Some(n.as_str()) != mother_nik.as_ref().map(Nik::as_str)
         });
+        let father = normalize_name(&r.father_name);
         Registration {
             rows: vec![first_row],
+            name_prepared: PreparedName::new(&name),
+            mother_prepared: PreparedName::new(&mother),
+            father_prepared: PreparedName::new(&father),
+            placeholder_mother_prepared: placeholder_mother.as_deref().map(PreparedName::new),
             name_key: phonetic_key(&name),
             first_key: first_distinctive_key(&name),
             placeholder_mother,
@@ -165,7 +176,7 @@ impl Registration {
             mother_key: phonetic_key(&mother),
             mother_first_key: first_distinctive_key(&mother),
             mother,
-            father: normalize_name(&r.father_name),
+            father,
             nik,
             mother_nik,
             kk,

@@ -69,6 +69,24 @@ impl Weights {
             .sum()
     }
 
+    /// [`Weights::level_weight`] of every field and level, for scoring many
+    /// comparisons: `table[f][l]` is exactly `level_weight(f, l)`.
+    pub fn level_weights(&self) -> [[f64; MAX_LEVELS]; N_FIELDS] {
+        let mut t = [[0.0; MAX_LEVELS]; N_FIELDS];
+        for (f, row) in t.iter_mut().enumerate() {
+            for (l, v) in row.iter_mut().enumerate() {
+                *v = self.level_weight(f, l as u8);
+            }
+        }
+        t
+    }
+
+    /// [`Weights::score`] with a table from [`Weights::level_weights`]
+    /// (the same value, without the logarithms).
+    pub fn score_with(table: &[[f64; MAX_LEVELS]; N_FIELDS], c: &Comparison) -> f64 {
+        (0..N_FIELDS).map(|f| table[f][c.levels[f] as usize]).sum()
+    }
+
     /// Prior log-odds of a match among blocked pairs.
     pub fn prior_log_odds(&self) -> f64 {
         (self.prior / (1.0 - self.prior)).log2()
@@ -88,21 +106,47 @@ fn initial_m() -> [[f64; MAX_LEVELS]; N_FIELDS] {
     m
 }
 
+/// The distinct level patterns of `pairs` and, per pair, its pattern: the
+/// posterior of a pair depends on its levels only, so it is computed once
+/// per pattern (the sums still run over the pairs in order, so the result
+/// is the same to the last bit).
+fn patterns(pairs: &[&Comparison]) -> (Vec<[u8; N_FIELDS]>, Vec<u32>) {
+    let mut index: std::collections::HashMap<[u8; N_FIELDS], u32> =
+        std::collections::HashMap::new();
+    let mut distinct = Vec::new();
+    let ids = pairs
+        .iter()
+        .map(|c| {
+            *index.entry(c.levels).or_insert_with(|| {
+                distinct.push(c.levels);
+                (distinct.len() - 1) as u32
+            })
+        })
+        .collect();
+    (distinct, ids)
+}
+
 /// One EM session over `pairs`, updating m only for `fields` (the others
 /// are left out of the posterior: they were used to select the pairs).
 fn session(w: &mut Weights, pairs: &[&Comparison], fields: &[usize], rounds: usize) {
+    let (distinct, ids) = patterns(pairs);
+    let mut posterior = vec![0.0f64; distinct.len()];
     let mut prior: f64 = 0.5;
     for _ in 0..rounds {
         let mut acc = [[0.0; MAX_LEVELS]; N_FIELDS];
         let mut total = 0.0;
         let lo = (prior / (1.0 - prior)).log2();
-        for c in pairs {
+        let table = w.level_weights();
+        for (p, levels) in posterior.iter_mut().zip(&distinct) {
             let s = lo
                 + fields
                     .iter()
-                    .map(|&f| w.level_weight(f, c.levels[f]))
+                    .map(|&f| table[f][levels[f] as usize])
                     .sum::<f64>();
-            let p = 1.0 / (1.0 + (-s).exp2());
+            *p = 1.0 / (1.0 + (-s).exp2());
+        }
+        for (c, &id) in pairs.iter().zip(&ids) {
+            let p = posterior[id as usize];
             total += p;
             for &f in fields {
                 acc[f][c.levels[f] as usize] += p;
@@ -145,12 +189,18 @@ pub(crate) fn estimate(
     session(&mut child, &same_mother, &[0, 1, 2, 4], rounds);
     w.m[0] = child.m[0];
     w.m[1] = child.m[1];
+    let all: Vec<&Comparison> = pairs.iter().collect();
+    let (distinct, ids) = patterns(&all);
+    drop(all);
+    let mut posterior = vec![0.0f64; distinct.len()];
     for _ in 0..rounds {
         let lo = w.prior_log_odds();
-        let total: f64 = pairs
-            .iter()
-            .map(|c| 1.0 / (1.0 + (-(lo + w.score(c))).exp2()))
-            .sum();
+        let table = w.level_weights();
+        for (p, levels) in posterior.iter_mut().zip(&distinct) {
+            let score: f64 = (0..N_FIELDS).map(|f| table[f][levels[f] as usize]).sum();
+            *p = 1.0 / (1.0 + (-(lo + score)).exp2());
+        }
+        let total: f64 = ids.iter().map(|&id| posterior[id as usize]).sum();
         w.prior = (total / pairs.len().max(1) as f64).clamp(1e-4, 0.9);
     }
     w

@@ -138,6 +138,7 @@ pub fn seed(storage: &dyn Storage, today: NaiveDate, now_ms: i64) -> Result<Demo
                 rw: Some(format!("{:03}", 1 + next(3))),
                 address: None,
                 posyandu: posyandu.to_string(),
+                desa: None,
             };
             let id = ChildId::new();
             let mut doc = ChildDocument::create(actor.clone(), id, &profile, now_ms)
@@ -168,6 +169,7 @@ pub fn seed(storage: &dyn Storage, today: NaiveDate, now_ms: i64) -> Result<Demo
                     oedema: false,
                     posyandu: posyandu.to_string(),
                     by: kader.name.clone(),
+                    round: None,
                 };
                 doc.add_measurement(MeasurementId::new(), &input, now_ms)
                     .map_err(|e| StorageError::Corrupt(e.to_string()))?;

@@ -42,6 +42,9 @@ pub struct Limits {
     /// Requests per second allowed per token (429 beyond), and the burst.
     pub requests_per_second: u32,
     pub burst: u32,
+    /// How often the background dedup runs while registrations arrived or
+    /// changed since its last run (`None`: only by `tumbuh-server dedup`).
+    pub dedup_every: Option<std::time::Duration>,
 }
 
 impl Default for Limits {
@@ -54,6 +57,7 @@ impl Default for Limits {
             request_timeout: std::time::Duration::from_secs(120),
             requests_per_second: 20,
             burst: 100,
+            dedup_every: Some(std::time::Duration::from_secs(300)),
         }
     }
 }
@@ -103,7 +107,10 @@ impl ApiError {
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
-            StorageError::NoSuchDevice(_) => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            StorageError::NoSuchDevice(_) | StorageError::NoSuchChild(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, e.to_string())
+            }
+            StorageError::Refused(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             _ => {
                 tracing::error!(error = %e, "storage error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal storage error")
@@ -206,6 +213,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/children/{id}", get(child))
         .route("/v1/docs/{id}", get(document))
         .route("/v1/conflicts", get(conflicts))
+        .route("/v1/verval", get(verval_report))
+        .route("/v1/review", get(review_list))
+        .route("/v1/review/{id}", get(review_show))
+        .route("/v1/review/{id}/accept", post(review_accept))
+        .route("/v1/review/{id}/reject", post(review_reject))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -522,4 +534,266 @@ async fn conflicts(
     let storage = state.storage.clone();
     let rows = blocking(move || storage.conflicts(&who.scope)).await?;
     Ok(Json(serde_json::json!({ "conflicts": rows })).into_response())
+}
+
+/// The review queue is the district's: district and admin roles only.
+fn require_district(who: &Enrolment) -> Result<(), ApiError> {
+    if matches!(who.role, Role::District | Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the review queue is for district and admin roles",
+        ))
+    }
+}
+
+/// Whether both children of a pair lie in the caller's scope.
+fn pair_in_scope(
+    storage: &dyn crate::Storage,
+    scope: &Scope,
+    item: &crate::storage::ReviewItem,
+) -> Result<bool, StorageError> {
+    for id in [&item.child_a, &item.child_b] {
+        let Ok(child) = id.parse::<ChildId>() else {
+            return Ok(false);
+        };
+        match storage.child(child)? {
+            Some(d) if scope.contains(&d.summary.posyandu) => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+#[derive(Debug, Deserialize)]
+struct ReviewQuery {
+    /// `open` (default), `accepted`, `rejected`, `stale` or `all`.
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+async fn review_list(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    require_district(&who)?;
+    let q: ReviewQuery = query(raw)?;
+    let status = match q.status.as_deref().unwrap_or("open") {
+        "all" => None,
+        s @ ("open" | "accepted" | "rejected" | "stale") => Some(s.to_owned()),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("status `{other}`: use open, accepted, rejected, stale or all"),
+            ));
+        }
+    };
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let storage = state.storage.clone();
+    let scope = who.scope.clone();
+    let rows = blocking(move || {
+        let mut out = Vec::new();
+        for item in storage.reviews(status.as_deref(), limit)? {
+            if pair_in_scope(storage.as_ref(), &scope, &item)? {
+                out.push(item);
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "reviews": rows })).into_response())
+}
+
+fn parse_review(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("`{id}` is not a review number"),
+        )
+    })
+}
+
+fn review_not_found(id: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no review pair {id} in your area"),
+    )
+}
+
+async fn review_show(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    require_district(&who)?;
+    let id = parse_review(&id)?;
+    let q: ChildQuery = query(raw)?;
+    let storage = state.storage.clone();
+    let scope = who.scope.clone();
+    let view = blocking(move || {
+        let Some(item) = storage.review(id)? else {
+            return Ok(None);
+        };
+        if !pair_in_scope(storage.as_ref(), &scope, &item)? {
+            return Ok(None);
+        }
+        crate::review::view(storage.as_ref(), id, q.reveal)
+    })
+    .await?
+    .ok_or_else(|| review_not_found(id))?;
+    audit_read(
+        &state,
+        &who,
+        "review.read",
+        format!("{} {}", view.item.child_a, view.item.child_b),
+        format!("review={id} reveal={}", q.reveal),
+    )
+    .await?;
+    Ok(Json(view).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AcceptBody {
+    /// Which child survives (default: the one measured most recently).
+    #[serde(default)]
+    survivor: Option<String>,
+}
+
+async fn review_decide(
+    state: AppState,
+    who: Enrolment,
+    id: String,
+    accept: Option<Option<ChildId>>,
+) -> Result<Response, ApiError> {
+    require_district(&who)?;
+    let id = parse_review(&id)?;
+    let storage = state.storage.clone();
+    let scope = who.scope.clone();
+    let by = who.id.to_string();
+    let outcome = blocking(move || {
+        let Some(item) = storage.review(id)? else {
+            return Ok(None);
+        };
+        if !pair_in_scope(storage.as_ref(), &scope, &item)? {
+            return Ok(None);
+        }
+        let now = now_ms();
+        let done = match accept {
+            Some(survivor) => crate::review::accept(storage.as_ref(), id, survivor, &by, now)?,
+            None => storage.decide_review(id, None, &by, now)?,
+        };
+        Ok(Some(done))
+    })
+    .await?
+    .ok_or_else(|| review_not_found(id))?;
+    state.projection.kick();
+    Ok(Json(serde_json::json!({ "review": outcome.0, "merge": outcome.1 })).into_response())
+}
+
+async fn review_accept(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body: AcceptBody = if body.is_empty() {
+        AcceptBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?
+    };
+    let survivor = body.survivor.as_deref().map(parse_child).transpose()?;
+    review_decide(state, who, id, Some(survivor)).await
+}
+
+async fn review_reject(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    review_decide(state, who, id, None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct VervalQuery {
+    round: String,
+    #[serde(default)]
+    previous: Option<String>,
+    #[serde(default)]
+    area: Option<String>,
+    /// `true` for whole NIKs in the list (audited).
+    #[serde(default)]
+    reveal: bool,
+}
+
+/// The verval report of a round as JSON (district and admin roles; a
+/// district sees its own kabupaten).
+async fn verval_report(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    require_district(&who)?;
+    let q: VervalQuery = query(raw)?;
+    let area = match (&q.area, &who.scope) {
+        (Some(a), scope) => {
+            let code = AreaCode::parse(a)
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("area: {e}")))?;
+            if !matches!(scope, Scope::All) && !scope.contains(code.as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!("area {a} is outside your area"),
+                ));
+            }
+            Some(code.to_string())
+        }
+        (None, Scope::Areas(areas)) => areas.first().map(|a| a.to_string()),
+        (None, Scope::All) => None,
+    };
+    let storage = state.storage.clone();
+    let (round, previous, reveal) = (q.round.clone(), q.previous.clone(), q.reveal);
+    let area_for_report = area.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let children: Vec<_> = storage
+            .register(&Scope::All)
+            .map_err(ApiError::from)?
+            .into_iter()
+            .map(|r| r.child)
+            .collect();
+        let display = if reveal {
+            crate::verval::NikDisplay::Revealed
+        } else {
+            crate::verval::NikDisplay::Masked
+        };
+        crate::verval::compute(
+            &children,
+            &round,
+            previous.as_deref(),
+            area_for_report.as_deref(),
+            display,
+            &|_| None,
+        )
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "worker failed"))??;
+    audit_read(
+        &state,
+        &who,
+        "verval.report",
+        area.unwrap_or_else(|| "all".into()),
+        format!(
+            "round={} stunted_listed={} reveal_nik={}",
+            q.round,
+            report.stunted_list.len(),
+            q.reveal
+        ),
+    )
+    .await?;
+    Ok(Json(report).into_response())
 }

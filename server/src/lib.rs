@@ -12,13 +12,18 @@
 //! the admin commands.
 
 pub mod bundle;
+pub mod dedup;
 pub mod demo;
 pub mod enrol;
 pub mod http;
+pub mod import;
+pub mod ingest;
 pub mod link;
 pub mod projection;
+pub mod review;
 pub mod storage;
 pub mod token;
+pub mod verval;
 pub mod worker;
 
 use std::future::Future;
@@ -44,7 +49,7 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let worker = worker::ProjectionWorker::start(storage.clone());
+    let worker = worker::ProjectionWorker::start(storage.clone(), limits.dedup_every);
     let router = app(storage, worker.kick_handle(), limits);
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
@@ -85,7 +90,7 @@ pub async fn serve_tls(
                 ),
             )
         })?;
-    let worker = worker::ProjectionWorker::start(storage.clone());
+    let worker = worker::ProjectionWorker::start(storage.clone(), limits.dedup_every);
     let router = app(storage, worker.kick_handle(), limits);
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();

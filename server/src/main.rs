@@ -12,6 +12,8 @@ use clap::{Parser, Subcommand};
 use sync_protocol::{AreaCode, Scope};
 use tumbuh_server::{Limits, Role, SqliteStorage, Storage, bundle, enrol};
 
+mod district_cli;
+
 /// Tumbuh central server: sync for field devices, area-scoped, with WHO z-scores.
 #[derive(Debug, Parser)]
 #[command(name = "tumbuh-server", version, propagate_version = true)]
@@ -48,6 +50,10 @@ enum Command {
         /// Requests per second allowed per token (bursts of 5x are allowed).
         #[arg(long, value_name = "N", default_value_t = 20)]
         rate_limit: u32,
+        /// Run the dedup in the background this often (seconds) while new or
+        /// changed registrations wait; 0 = only by `tumbuh-server dedup`.
+        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+        dedup_every: u64,
     },
     /// Deduplicate children: link field rows (measurements CSV) into clusters.
     Link {
@@ -83,6 +89,38 @@ enum Command {
         #[arg(long)]
         action: Option<String>,
     },
+    /// Import field data (field-row CSV or e-PPGBM .csv/.xlsx/.xls): all
+    /// valid rows in one transaction, bad rows reported; then the dedup.
+    Import(district_cli::ImportArgs),
+    /// Find the same child across registrations: merge the sure pairs,
+    /// queue the doubtful ones for review.
+    Dedup,
+    /// Merge a duplicate registration into a surviving one by hand.
+    Merge {
+        /// The registration that stays.
+        survivor: sync_protocol::ChildId,
+        /// The registration merged into it.
+        duplicate: sync_protocol::ChildId,
+        /// Why (goes to the audit log).
+        #[arg(long, default_value = "merged by hand")]
+        reason: String,
+    },
+    /// Undo a merge exactly (see `merges` for the numbers).
+    Unmerge { merge: i64 },
+    /// The merges made (active ones; `--all` includes undone ones).
+    Merges {
+        #[arg(long)]
+        all: bool,
+    },
+    /// The verval report of a round: per area level, prevalence with 95%
+    /// Wilson intervals, the by-name list of stunted children, and the
+    /// changes since a previous round.
+    Verval(district_cli::VervalArgs),
+    /// The register (or a round) in the e-PPGBM column layout, CSV or xlsx.
+    Export(district_cli::ExportArgs),
+    /// The review queue of doubtful pairs.
+    #[command(subcommand)]
+    Review(district_cli::ReviewCommand),
     /// Seed a small made-up district (two posyandu, 30 children, a year of
     /// measurements) and print tokens for two kader devices and the district.
     Demo,
@@ -190,6 +228,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             rate_limit,
+            dedup_every,
         } => {
             let tls = tls_cert
                 .clone()
@@ -198,6 +237,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let limits = Limits {
                 requests_per_second: *rate_limit,
                 burst: rate_limit.saturating_mul(5),
+                dedup_every: (*dedup_every > 0)
+                    .then(|| std::time::Duration::from_secs(*dedup_every)),
                 ..Limits::default()
             };
             serve(&cli, listen, tls, limits)
@@ -436,6 +477,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             println!("  tumbuh --db kader1.db sync && tumbuh --db kader1.db child list --stunted");
             Ok(())
+        }
+        Command::Import(args) => {
+            district_cli::import(open(&cli)?.as_ref(), args, cli.json, now_ms())
+        }
+        Command::Verval(args) => {
+            district_cli::verval(open(&cli)?.as_ref(), args, cli.json, now_ms())
+        }
+        Command::Export(args) => {
+            district_cli::export(open(&cli)?.as_ref(), args, cli.json, now_ms())
+        }
+        Command::Dedup => district_cli::run_dedup(open(&cli)?.as_ref(), cli.json, now_ms()),
+        Command::Merge {
+            survivor,
+            duplicate,
+            reason,
+        } => district_cli::merge(
+            open(&cli)?.as_ref(),
+            *survivor,
+            *duplicate,
+            reason,
+            cli.json,
+            now_ms(),
+        ),
+        Command::Unmerge { merge } => {
+            district_cli::unmerge(open(&cli)?.as_ref(), *merge, cli.json, now_ms())
+        }
+        Command::Merges { all } => district_cli::merges(open(&cli)?.as_ref(), *all, cli.json),
+        Command::Review(cmd) => {
+            district_cli::review_command(open(&cli)?.as_ref(), cmd, cli.json, now_ms())
         }
         Command::Status => {
             let stats = open(&cli)?.stats()?;

@@ -57,15 +57,17 @@ pub fn write(conn: &Connection, p: &ProjectedChild) -> Result<(), rusqlite::Erro
     let latest = latest_status(child, assessments);
     conn.prepare_cached(
         "INSERT INTO children (id, posyandu, name, sex, birth_date, mother_name, nik, no_kk, mother_nik,
-            father_name, rt, rw, address, last_measured, last_haz, last_tbu, stunted, conflicts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+            father_name, rt, rw, address, last_measured, last_haz, last_tbu, stunted, conflicts,
+            desa, merged_into)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
          ON CONFLICT (id) DO UPDATE SET posyandu = excluded.posyandu, name = excluded.name,
             sex = excluded.sex, birth_date = excluded.birth_date, mother_name = excluded.mother_name,
             nik = excluded.nik, no_kk = excluded.no_kk, mother_nik = excluded.mother_nik,
             father_name = excluded.father_name, rt = excluded.rt, rw = excluded.rw,
             address = excluded.address, last_measured = excluded.last_measured,
             last_haz = excluded.last_haz, last_tbu = excluded.last_tbu,
-            stunted = excluded.stunted, conflicts = excluded.conflicts",
+            stunted = excluded.stunted, conflicts = excluded.conflicts, desa = excluded.desa,
+            merged_into = excluded.merged_into",
     )?
     .execute(params![
         p.id,
@@ -86,13 +88,17 @@ pub fn write(conn: &Connection, p: &ProjectedChild) -> Result<(), rusqlite::Erro
         latest.last_haz.and_then(|(_, c)| c).map(|c| c.code()),
         latest.stunted,
         p.conflicts.len() as i64,
+        pr.desa,
+        child.merged_into.map(|m| m.to_string()),
     ])?;
     conn.prepare_cached("DELETE FROM measurements WHERE child_id = ?1")?
         .execute([&p.id])?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO measurements (id, child_id, date, age_days, weight_g, length_mm, position, muac_mm,
-            head_mm, oedema, void_reason, haz, waz, whz, bmiz, tbu, bbu, bbtb, imtu, implausible, gain)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            head_mm, oedema, void_reason, haz, waz, whz, bmiz, tbu, bbu, bbtb, imtu, implausible, gain,
+            posyandu, round, merged_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+            ?22, ?23, ?24)",
     )?;
     for (m, a) in child.measurements.iter().zip(assessments) {
         let g = &a.growth;
@@ -118,6 +124,9 @@ pub fn write(conn: &Connection, p: &ProjectedChild) -> Result<(), rusqlite::Erro
             g.imtu.map(|c| c.code()),
             g.implausible(),
             a.weight_gain.as_ref().map(|w| w.status.code()),
+            m.input.posyandu,
+            m.input.round,
+            m.merged_from.map(|c| c.to_string()),
         ])?;
     }
     conn.prepare_cached("DELETE FROM conflicts WHERE child_id = ?1")?

@@ -1,5 +1,7 @@
 //! The projection worker: a background thread that brings the relational
-//! projection up to date after changes arrive.
+//! projection up to date after changes arrive, and, when it is idle, runs
+//! the dedup ([`crate::dedup`]) every so often if registrations arrived or
+//! changed since its last run.
 //!
 //! Accepting changes only appends them (fast, and the device gets its
 //! acknowledgement at once); the worker then loads each touched child's
@@ -9,7 +11,7 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::storage::Storage;
 
@@ -65,13 +67,14 @@ pub struct ProjectionWorker {
 }
 
 impl ProjectionWorker {
-    /// Starts the worker thread.
-    pub fn start(storage: Arc<dyn Storage>) -> ProjectionWorker {
+    /// Starts the worker thread; `dedup_every`: how often the dedup may run
+    /// (`None`: never in the background).
+    pub fn start(storage: Arc<dyn Storage>, dedup_every: Option<Duration>) -> ProjectionWorker {
         let kick = Kick::default();
         let k = kick.clone();
         let handle = std::thread::Builder::new()
             .name("projection".into())
-            .spawn(move || run(storage, k))
+            .spawn(move || run(storage, k, dedup_every))
             .ok();
         ProjectionWorker { kick, handle }
     }
@@ -90,7 +93,11 @@ impl ProjectionWorker {
     }
 }
 
-fn run(storage: Arc<dyn Storage>, kick: Kick) {
+/// Who the audit log names for the background dedup's merges.
+pub const DEDUP_ACTOR: &str = "server-dedup";
+
+fn run(storage: Arc<dyn Storage>, kick: Kick, dedup_every: Option<Duration>) {
+    let mut last_dedup = Instant::now();
     loop {
         match storage.project_pending(BATCH) {
             Ok(n) if n > 0 => {
@@ -100,7 +107,26 @@ fn run(storage: Arc<dyn Storage>, kick: Kick) {
                 }
                 continue;
             }
-            Ok(_) => {}
+            Ok(_) => {
+                if let Some(every) = dedup_every
+                    && last_dedup.elapsed() >= every
+                {
+                    last_dedup = Instant::now();
+                    match storage.unlinked() {
+                        Ok(0) => {}
+                        Ok(_) => {
+                            let now = chrono::Utc::now().timestamp_millis();
+                            let config = linkage::LinkConfig::default();
+                            if let Err(e) =
+                                crate::dedup::run(storage.as_ref(), DEDUP_ACTOR, &config, now)
+                            {
+                                tracing::error!(error = %e, "dedup run failed; will retry");
+                            }
+                        }
+                        Err(e) => tracing::error!(error = %e, "cannot count unlinked children"),
+                    }
+                }
+            }
             Err(e) => tracing::error!(error = %e, "projection round failed; will retry"),
         }
         if kick.wait(Duration::from_secs(1)) {

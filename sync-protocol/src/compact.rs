@@ -177,6 +177,7 @@ mod tests {
             rw: None,
             address: None,
             posyandu: "353001200205".into(),
+            desa: None,
         };
         let mut doc =
             ChildDocument::create(DeviceId::new().actor(), ChildId::new(), &profile, 1).unwrap();
@@ -191,6 +192,7 @@ mod tests {
                 oedema: false,
                 posyandu: "353001200205".into(),
                 by: "Sri".into(),
+                round: None,
             };
             doc.add_measurement(MeasurementId::new(), &m, 2).unwrap();
         }

@@ -7,12 +7,25 @@
 //! ├─ schema: uint            1
 //! ├─ id: str                 the child's UUID
 //! ├─ profile: map            name, sex (L/P), birth_date (YYYY-MM-DD), mother_name,
-//! │                          nik, no_kk, mother_nik, father_name, rt, rw, address, posyandu
+//! │                          nik, no_kk, mother_nik, father_name, rt, rw, address, posyandu,
+//! │                          desa (domicile, when recorded)
 //! ├─ measurements: map       <measurement UUID> → map
 //! │    date (YYYY-MM-DD), weight_g, length_mm, muac_mm, head_mm (uint),
 //! │    position (lying/standing), oedema (bool), posyandu, by, recorded_at (ms),
 //! │    void_reason, voided_at (ms), voided_by            (set only when voided)
-//! └─ verifications: map      reserved for verval checks (created empty)
+//! │    round (YYYY-MM)                                   (set only by imports)
+//! │    merged_from (child UUID)                          (set only on a merge's copy)
+//! ├─ verifications: map      reserved for verval checks (created empty)
+//! └─ merged_into: str        the survivor's UUID, while this registration is merged
+//! ```
+//!
+//! **Merges** never delete: the district's merge copies the duplicate's
+//! measurements into the survivor under their own ids, marked `merged_from`,
+//! and sets `merged_into` on the duplicate; an unmerge deletes exactly the
+//! copies marked with that duplicate and clears `merged_into`. Both are
+//! ordinary changes (by the server's actor) that reach devices by sync.
+//!
+//! ```text
 //! ```
 //!
 //! **Invariant: every nested map is created once, in the document's first
@@ -174,33 +187,181 @@ impl ChildDocument {
         m: &MeasurementInput,
         now_ms: i64,
     ) -> Result<(), DocumentError> {
-        let obj = self
-            .doc
-            .put_object(&self.measurements, id.to_string(), ObjType::Map)?;
-        let d = &mut self.doc;
-        d.put(&obj, "date", m.date.to_string())?;
-        if let Some(w) = m.weight {
-            d.put(&obj, "weight_g", ScalarValue::Uint(u64::from(w.0)))?;
-        }
-        if let Some(l) = m.length {
-            d.put(&obj, "length_mm", ScalarValue::Uint(u64::from(l.0)))?;
-        }
-        if let Some(p) = m.position {
-            d.put(&obj, "position", p.code())?;
-        }
-        if let Some(a) = m.muac {
-            d.put(&obj, "muac_mm", ScalarValue::Uint(u64::from(a.0)))?;
-        }
-        if let Some(h) = m.head {
-            d.put(&obj, "head_mm", ScalarValue::Uint(u64::from(h.0)))?;
-        }
-        d.put(&obj, "oedema", m.oedema)?;
-        d.put(&obj, "posyandu", m.posyandu.as_str())?;
-        d.put(&obj, "by", m.by.as_str())?;
-        d.put(&obj, "recorded_at", ScalarValue::Int(now_ms))?;
-        d.commit_with(
+        self.put_measurement(&Measurement {
+            id,
+            input: m.clone(),
+            recorded_at_ms: now_ms,
+            void: None,
+            merged_from: None,
+        })?;
+        self.doc.commit_with(
             CommitOptions::default()
                 .with_message("measure")
+                .with_time(now_ms),
+        );
+        Ok(())
+    }
+
+    /// Adds several measurements in one change, each recorded at its own
+    /// `recorded_at_ms` (imports of many rows of one registration).
+    pub fn add_measurements(
+        &mut self,
+        items: &[(MeasurementId, MeasurementInput, i64)],
+        now_ms: i64,
+    ) -> Result<(), DocumentError> {
+        for (id, m, recorded_at) in items {
+            let copy = Measurement {
+                id: *id,
+                input: m.clone(),
+                recorded_at_ms: *recorded_at,
+                void: None,
+                merged_from: None,
+            };
+            self.put_measurement(&copy)?;
+        }
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message("import measurements")
+                .with_time(now_ms),
+        );
+        Ok(())
+    }
+
+    fn put_measurement(&mut self, m: &Measurement) -> Result<(), DocumentError> {
+        let obj = self
+            .doc
+            .put_object(&self.measurements, m.id.to_string(), ObjType::Map)?;
+        let d = &mut self.doc;
+        let i = &m.input;
+        d.put(&obj, "date", i.date.to_string())?;
+        if let Some(w) = i.weight {
+            d.put(&obj, "weight_g", ScalarValue::Uint(u64::from(w.0)))?;
+        }
+        if let Some(l) = i.length {
+            d.put(&obj, "length_mm", ScalarValue::Uint(u64::from(l.0)))?;
+        }
+        if let Some(p) = i.position {
+            d.put(&obj, "position", p.code())?;
+        }
+        if let Some(a) = i.muac {
+            d.put(&obj, "muac_mm", ScalarValue::Uint(u64::from(a.0)))?;
+        }
+        if let Some(h) = i.head {
+            d.put(&obj, "head_mm", ScalarValue::Uint(u64::from(h.0)))?;
+        }
+        d.put(&obj, "oedema", i.oedema)?;
+        d.put(&obj, "posyandu", i.posyandu.as_str())?;
+        d.put(&obj, "by", i.by.as_str())?;
+        d.put(&obj, "recorded_at", ScalarValue::Int(m.recorded_at_ms))?;
+        if let Some(round) = &i.round {
+            d.put(&obj, "round", round.as_str())?;
+        }
+        if let Some(v) = &m.void {
+            d.put(&obj, "void_reason", v.reason.as_str())?;
+            d.put(&obj, "voided_at", ScalarValue::Int(v.at_ms))?;
+            d.put(&obj, "voided_by", v.by.as_str())?;
+        }
+        if let Some(from) = m.merged_from {
+            d.put(&obj, "merged_from", from.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// The survivor's side of a merge, in one change: copies `duplicate`'s
+    /// measurements (voids included) under their own ids, marked
+    /// `merged_from`. Measurements already present are left as they are,
+    /// except that a void made on the duplicate since is carried over.
+    /// Idempotent; returns how many were copied or updated.
+    pub fn absorb_measurements(
+        &mut self,
+        duplicate: &Child,
+        now_ms: i64,
+    ) -> Result<usize, DocumentError> {
+        let mut copied = 0;
+        for m in &duplicate.measurements {
+            if m.merged_from.is_some() {
+                // A copy the duplicate itself received from an earlier merge
+                // belongs to that merge, not this one.
+                continue;
+            }
+            if let Some((Value::Object(ObjType::Map), obj)) =
+                self.doc.get(&self.measurements, m.id.to_string())?
+            {
+                // Already copied: carry over a void made on the duplicate
+                // since (a kader who had not synced the merge yet).
+                if let Some(v) = &m.void
+                    && read_str(&self.doc, &obj, "void_reason")?.is_none()
+                {
+                    self.doc.put(&obj, "void_reason", v.reason.as_str())?;
+                    self.doc.put(&obj, "voided_at", ScalarValue::Int(v.at_ms))?;
+                    self.doc.put(&obj, "voided_by", v.by.as_str())?;
+                    copied += 1;
+                }
+                continue;
+            }
+            let mut copy = m.clone();
+            copy.merged_from = Some(duplicate.id);
+            self.put_measurement(&copy)?;
+            copied += 1;
+        }
+        if copied > 0 {
+            self.doc.commit_with(
+                CommitOptions::default()
+                    .with_message("merge: absorb measurements")
+                    .with_time(now_ms),
+            );
+        }
+        Ok(copied)
+    }
+
+    /// The survivor's side of an unmerge, in one change: deletes exactly
+    /// the copies marked `merged_from = duplicate`. Returns how many.
+    pub fn release_measurements(
+        &mut self,
+        duplicate: ChildId,
+        now_ms: i64,
+    ) -> Result<usize, DocumentError> {
+        let marker = duplicate.to_string();
+        let mut keys = Vec::new();
+        for item in self.doc.map_range(&self.measurements, ..) {
+            let obj = item.id();
+            if read_str(&self.doc, &obj, "merged_from")?.as_deref() == Some(marker.as_str()) {
+                keys.push(item.key.to_string());
+            }
+        }
+        for key in &keys {
+            self.doc.delete(&self.measurements, key.as_str())?;
+        }
+        if !keys.is_empty() {
+            self.doc.commit_with(
+                CommitOptions::default()
+                    .with_message("unmerge: release measurements")
+                    .with_time(now_ms),
+            );
+        }
+        Ok(keys.len())
+    }
+
+    /// The duplicate's side of a merge (`Some(survivor)`) or of an unmerge
+    /// (`None`), in one change.
+    pub fn set_merged_into(
+        &mut self,
+        survivor: Option<ChildId>,
+        now_ms: i64,
+    ) -> Result<(), DocumentError> {
+        let message = match survivor {
+            Some(s) => {
+                self.doc.put(ROOT, "merged_into", s.to_string())?;
+                "merge: mark duplicate"
+            }
+            None => {
+                self.doc.delete(ROOT, "merged_into")?;
+                "unmerge: clear mark"
+            }
+        };
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message(message)
                 .with_time(now_ms),
         );
         Ok(())
@@ -301,6 +462,7 @@ impl ChildDocument {
             rw: text("rw")?,
             address: text("address")?,
             posyandu: text("posyandu")?.unwrap_or_default(),
+            desa: text("desa")?,
         };
         let mut measurements = Vec::new();
         for item in d.map_range(&self.measurements, ..) {
@@ -315,10 +477,18 @@ impl ChildDocument {
             measurements.push(read_measurement(d, &obj, id)?);
         }
         measurements.sort_by_key(|m| (m.input.date, m.id));
+        let merged_into = match read_str(d, &ROOT, "merged_into")? {
+            None => None,
+            Some(s) => Some(s.parse::<ChildId>().map_err(|e| DocumentError::Invalid {
+                field: "merged_into".into(),
+                reason: e.to_string(),
+            })?),
+        };
         Ok(Child {
             id: self.id,
             profile,
             measurements,
+            merged_into,
         })
     }
 
@@ -422,6 +592,8 @@ fn read_measurement(
     let mut void_reason = None;
     let mut voided_at = 0;
     let mut voided_by = String::new();
+    let mut round = None;
+    let mut merged_from = None;
     for automerge::iter::MapRangeItem { key, value, .. } in doc.map_range(obj, ..) {
         let key: &str = &key;
         let v = &value.into_value();
@@ -446,6 +618,15 @@ fn read_measurement(
             "void_reason" => void_reason = Some(text_value(key, v)?),
             "voided_at" => voided_at = int_value(key, v)?,
             "voided_by" => voided_by = text_value(key, v)?,
+            "round" => round = Some(text_value(key, v)?),
+            "merged_from" => {
+                merged_from = Some(text_value(key, v)?.parse::<ChildId>().map_err(|e| {
+                    DocumentError::Invalid {
+                        field: "merged_from".into(),
+                        reason: e.to_string(),
+                    }
+                })?)
+            }
             // Fields of later schema versions are kept in the document.
             _ => {}
         }
@@ -462,6 +643,7 @@ fn read_measurement(
             oedema,
             posyandu,
             by,
+            round,
         },
         recorded_at_ms,
         void: void_reason.map(|reason| Void {
@@ -469,6 +651,7 @@ fn read_measurement(
             at_ms: voided_at,
             by: voided_by,
         }),
+        merged_from,
     })
 }
 
@@ -492,6 +675,7 @@ mod tests {
             rw: Some("5".into()),
             address: Some("Dusun Krajan".into()),
             posyandu: "353001200205".into(),
+            desa: None,
         }
     }
 
@@ -506,6 +690,7 @@ mod tests {
             oedema: false,
             posyandu: "353001200205".into(),
             by: "kader-1".into(),
+            round: None,
         }
     }
 

@@ -114,11 +114,14 @@ pub enum ProfileField {
     Rw,
     Address,
     Posyandu,
+    /// The child's domicile desa (10 digits) when it differs from the
+    /// posyandu's, e.g. a child registered while visiting grandparents.
+    Desa,
 }
 
 impl ProfileField {
     /// Every field, in display order.
-    pub const ALL: [ProfileField; 12] = [
+    pub const ALL: [ProfileField; 13] = [
         ProfileField::Name,
         ProfileField::Sex,
         ProfileField::BirthDate,
@@ -131,6 +134,7 @@ impl ProfileField {
         ProfileField::Rw,
         ProfileField::Address,
         ProfileField::Posyandu,
+        ProfileField::Desa,
     ];
 
     /// The key in the document's `profile` map.
@@ -148,6 +152,7 @@ impl ProfileField {
             ProfileField::Rw => "rw",
             ProfileField::Address => "address",
             ProfileField::Posyandu => "posyandu",
+            ProfileField::Desa => "desa",
         }
     }
 }
@@ -169,6 +174,8 @@ pub struct Profile {
     pub address: Option<String>,
     /// The 12-digit posyandu code where the child was registered.
     pub posyandu: String,
+    /// The domicile desa (10 digits) as recorded, when known.
+    pub desa: Option<String>,
 }
 
 impl Profile {
@@ -187,6 +194,7 @@ impl Profile {
             ProfileField::Rw => self.rw.clone(),
             ProfileField::Address => self.address.clone(),
             ProfileField::Posyandu => Some(self.posyandu.clone()),
+            ProfileField::Desa => self.desa.clone(),
         }
     }
 }
@@ -215,6 +223,9 @@ pub struct MeasurementInput {
     pub posyandu: String,
     /// Who measured (kader name or id).
     pub by: String,
+    /// The weighing round (`YYYY-MM`) the entry belongs to, when it was
+    /// recorded with one (imports); otherwise the round is the month of `date`.
+    pub round: Option<String>,
 }
 
 /// One measurement as stored.
@@ -225,6 +236,8 @@ pub struct Measurement {
     /// Unix milliseconds when it was recorded on the device.
     pub recorded_at_ms: i64,
     pub void: Option<Void>,
+    /// Set on a copy made by a merge: the duplicate child it came from.
+    pub merged_from: Option<ChildId>,
 }
 
 /// A whole child record: profile and measurements (sorted by date, then id).
@@ -233,6 +246,9 @@ pub struct Child {
     pub id: ChildId,
     pub profile: Profile,
     pub measurements: Vec<Measurement>,
+    /// Set when the district merged this registration into another child
+    /// (the survivor holds copies of its measurements); the record stays.
+    pub merged_into: Option<ChildId>,
 }
 
 impl Child {

@@ -30,6 +30,7 @@ fn document() -> ChildDocument {
         rw: None,
         address: None,
         posyandu: "353001200205".into(),
+        desa: None,
     };
     let mut doc =
         ChildDocument::create(DeviceId::new().actor(), ChildId::new(), &profile, 1).expect("doc");
@@ -43,6 +44,7 @@ fn document() -> ChildDocument {
         oedema: false,
         posyandu: "353001200205".into(),
         by: "Sri".into(),
+        round: None,
     };
     doc.add_measurement(MeasurementId::new(), &m, 2)
         .expect("measure");

@@ -325,6 +325,7 @@ pub struct Server {
     admin_token: Option<String>,
     starts: u32,
     log_filter: Option<String>,
+    serve_args: Vec<String>,
 }
 
 /// Runs `cmd --json args…`, asserts success and parses stdout.
@@ -369,8 +370,17 @@ impl Server {
         Self::start_logging(None)
     }
 
+    /// Starts a server with extra `serve` options (e.g. `--dedup-every 1`).
+    pub fn start_with(serve_args: &[&str]) -> Self {
+        Self::start_configured(None, serve_args)
+    }
+
     /// Starts a server with `TUMBUH_SERVER_LOG` set to `filter` (e.g. "debug").
     pub fn start_logging(filter: Option<&str>) -> Self {
+        Self::start_configured(filter, &[])
+    }
+
+    fn start_configured(filter: Option<&str>, serve_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("server.db");
         let mut server = Server {
@@ -381,6 +391,7 @@ impl Server {
             admin_token: None,
             starts: 0,
             log_filter: filter.map(str::to_string),
+            serve_args: serve_args.iter().map(|a| a.to_string()).collect(),
         };
         server.spawn();
         server
@@ -401,6 +412,7 @@ impl Server {
             .arg("--db")
             .arg(&self.db)
             .args(["--json", "serve", "--listen", "127.0.0.1:0"])
+            .args(&self.serve_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -588,15 +600,28 @@ impl Drop for Server {
 /// A minimal HTTP/1.1 `GET` over loopback (`Connection: close`), enough for
 /// the server's read API.
 pub fn http_get(addr: SocketAddr, path: &str, token: &str) -> HttpResponse {
+    http_request(addr, "GET", path, token, b"")
+}
+
+/// A minimal HTTP/1.1 request with a JSON body over loopback.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &[u8],
+) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).expect("connect to the server");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
     )
     .expect("send request");
+    stream.write_all(body).expect("send body");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read response");
     let split = raw

@@ -27,6 +27,7 @@ fn profile(name: &str) -> Profile {
         rw: None,
         address: None,
         posyandu: POSYANDU.into(),
+        desa: None,
     }
 }
 

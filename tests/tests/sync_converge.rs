@@ -66,6 +66,7 @@ fn profile(rng: &mut StdRng, n: usize) -> Profile {
         rw: None,
         address: None,
         posyandu: POSYANDU.into(),
+        desa: None,
     }
 }
 
@@ -183,6 +184,7 @@ fn step(
                         oedema: false,
                         posyandu: POSYANDU.into(),
                         by: kader.clone(),
+                        round: None,
                     };
                     doc.add_measurement(id, &input, now()).map_err(e)?;
                     measured = Some(id);

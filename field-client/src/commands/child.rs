@@ -36,7 +36,9 @@ pub(super) struct ChildRow {
 pub(super) fn all_children(conn: &rusqlite::Connection) -> anyhow::Result<Vec<ChildRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, name, sex, birth_date, mother_name, nik, posyandu, last_measured, last_haz, last_tbu, stunted
-         FROM children ORDER BY name_norm, id",
+         FROM children
+         WHERE merged_into IS NULL OR merged_into NOT IN (SELECT id FROM children)
+         ORDER BY name_norm, id",
     )?;
     let rows = stmt
         .query_map([], |r| {
@@ -256,6 +258,7 @@ fn apply(profile: &mut Profile, edits: &[(ProfileField, Option<String>)]) {
             ProfileField::Rw => profile.rw = v,
             ProfileField::Address => profile.address = v,
             ProfileField::Posyandu => profile.posyandu = v.unwrap_or_default(),
+            ProfileField::Desa => profile.desa = v,
         }
     }
 }
@@ -370,6 +373,7 @@ pub fn add(args: &ChildAddArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::R
         rw: None,
         address: None,
         posyandu: device.posyandu.clone(),
+        desa: None,
     };
     apply(&mut profile, &edits);
     if !args.new {
@@ -581,6 +585,7 @@ pub fn show(args: &ChildShowArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
                     "father_name": p.father_name, "rt": p.rt, "rw": p.rw, "address": p.address, "posyandu": p.posyandu,
                 },
                 "conflicts": conflicts.iter().map(|c| json!({"field": c.field.key(), "values": c.values})).collect::<Vec<_>>(),
+                "merged_into": child.merged_into.map(|m| m.to_string()),
                 "warnings": warnings,
                 "measurements": measurements,
             }),
@@ -614,6 +619,16 @@ pub fn show(args: &ChildShowArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
         }
     }
     writeln!(out, "  Posyandu: {}", p.posyandu)?;
+    if let Some(survivor) = child.merged_into {
+        writeln!(
+            out,
+            "  {} {survivor}",
+            lang.pick(
+                "⚠ Pendaftaran ganda: digabung oleh dinas ke anak",
+                "⚠ Duplicate registration: merged by the district into child"
+            )
+        )?;
+    }
     for c in &conflicts {
         writeln!(
             out,

@@ -137,6 +137,7 @@ fn measure(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Re
             oedema: args.oedema,
             posyandu: device.posyandu.clone(),
             by: device.kader.clone(),
+            round: None,
         };
         let heads = doc.heads();
         doc.add_measurement(mid, &input, ctx.now_ms)?;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use sync_protocol::wire::{
     RepairRequest, RepairResponse, SnapshotRequest, SnapshotResponse, SyncRequest, SyncResponse,
 };
-use sync_protocol::{AreaCode, ChildId, DeviceId, Scope};
+use sync_protocol::{AreaCode, ChildId, DeviceId, MeasurementId, MeasurementInput, Profile, Scope};
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -261,6 +261,124 @@ pub enum StorageError {
     Corrupt(String),
     #[error("no such device: {0}")]
     NoSuchDevice(String),
+    #[error("no such child: {0}")]
+    NoSuchChild(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// One registration (identity) an import brings, with its measurements.
+#[derive(Debug, Clone)]
+pub struct IncomingRegistration {
+    /// Derived from the identity fields, so a re-import finds it again.
+    pub child: ChildId,
+    pub profile: Profile,
+    pub measurements: Vec<IncomingMeasurement>,
+    /// External ids of rows without a measurement (registration only).
+    pub bare_rows: Vec<String>,
+}
+
+/// One imported measurement, under the id derived from its external id.
+#[derive(Debug, Clone)]
+pub struct IncomingMeasurement {
+    pub external_id: String,
+    pub id: MeasurementId,
+    pub input: MeasurementInput,
+}
+
+/// What an import stored.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ImportOutcome {
+    pub children_created: usize,
+    pub children_updated: usize,
+    pub measurements_stored: usize,
+    /// Rows whose external id was imported before (nothing stored twice).
+    pub already_imported: usize,
+}
+
+/// Why and by whom two registrations are merged.
+#[derive(Debug, Clone)]
+pub struct MergeDecision {
+    pub who: String,
+    /// `auto` (the dedup run), `review` (an accepted review pair) or `manual`.
+    pub source: &'static str,
+    /// Match probability, when the engine scored the pair.
+    pub score: Option<f64>,
+    /// The comparison levels and weights that drove the decision.
+    pub evidence: String,
+}
+
+/// A merge, active or undone.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergeRecord {
+    pub id: i64,
+    pub survivor: String,
+    pub duplicate: String,
+    pub source: String,
+    pub score: Option<f64>,
+    pub evidence: String,
+    pub at_ms: i64,
+    pub who: String,
+    pub undone_at_ms: Option<i64>,
+    pub undone_by: Option<String>,
+}
+
+/// A doubtful pair for the district team, to create.
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    pub child_a: String,
+    pub child_b: String,
+    pub score: f64,
+    pub evidence: String,
+}
+
+/// A pair in the review queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewItem {
+    pub id: i64,
+    pub child_a: String,
+    pub child_b: String,
+    pub score: f64,
+    pub evidence: String,
+    /// Higher first: 2 per stunted child in the pair, +1 if measured in the
+    /// last 90 days (the coming verval round).
+    pub priority: i64,
+    /// `open`, `accepted`, `rejected` or `stale` (a child was merged
+    /// elsewhere since).
+    pub status: String,
+    pub created_at_ms: i64,
+    pub decided_at_ms: Option<i64>,
+    pub decided_by: Option<String>,
+}
+
+/// A child of the register (after dedup) for verval and exports: the
+/// report's view of it, and the raw values of each of its measurements (in
+/// the same order) for the e-PPGBM columns.
+#[derive(Debug, Clone)]
+pub struct RegisterChild {
+    pub child: crate::verval::RoundChild,
+    pub raw: Vec<RawMeasurement>,
+    pub no_kk: Option<String>,
+}
+
+/// A measurement's values as entered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawMeasurement {
+    pub weight_g: Option<i64>,
+    pub length_mm: Option<i64>,
+    pub standing: Option<bool>,
+    pub muac_mm: Option<i64>,
+}
+
+/// What the dedup run reads: one field row per measurement of every
+/// registration that is not merged (one bare row for a registration
+/// without measurements), the child of each row, and the children changed
+/// since the last run with the sequence they were read at.
+#[derive(Debug, Clone, Default)]
+pub struct LinkInputs {
+    pub records: Vec<linkage::FieldRecord>,
+    pub child_of_record: Vec<String>,
+    pub changed: Vec<(String, i64)>,
 }
 
 /// The server's storage.
@@ -339,4 +457,68 @@ pub trait Storage: Send + Sync + 'static {
     fn project_pending(&self, limit: usize) -> Result<usize, StorageError>;
     /// Counts.
     fn stats(&self) -> Result<Stats, StorageError>;
+
+    // --- District reconciliation -------------------------------------
+
+    /// Stores imported registrations and measurements in one transaction,
+    /// as changes by the server's actor; rows imported before are skipped.
+    fn import(
+        &self,
+        who: &str,
+        file: &str,
+        registrations: &[IncomingRegistration],
+        now_ms: i64,
+    ) -> Result<ImportOutcome, StorageError>;
+    /// Merges `duplicate` into `survivor` (copies of its measurements go to
+    /// the survivor, the duplicate is marked); audited.
+    fn merge(
+        &self,
+        survivor: ChildId,
+        duplicate: ChildId,
+        decision: &MergeDecision,
+        now_ms: i64,
+    ) -> Result<MergeRecord, StorageError>;
+    /// Several merges in one transaction (the dedup run's); a refused one
+    /// (already merged meanwhile, …) is skipped with its reason.
+    fn merge_many(
+        &self,
+        merges: &[(ChildId, ChildId, MergeDecision)],
+        now_ms: i64,
+    ) -> Result<Vec<Result<MergeRecord, String>>, StorageError>;
+    /// Copies into survivors what reached merged registrations after their
+    /// merge (measurements, voids); returns how many were copied or updated.
+    fn catch_up_merges(&self, now_ms: i64) -> Result<usize, StorageError>;
+    /// Undoes a merge exactly; the pair is not merged automatically again.
+    fn unmerge(&self, merge_id: i64, who: &str, now_ms: i64) -> Result<MergeRecord, StorageError>;
+    /// Merges, newest first (`active_only`: not undone).
+    fn merges(&self, active_only: bool) -> Result<Vec<MergeRecord>, StorageError>;
+    /// The register: every child not merged into another whose home
+    /// posyandu is in `scope`, with all its measurements (copies from merged
+    /// registrations included).
+    fn register(&self, scope: &Scope) -> Result<Vec<RegisterChild>, StorageError>;
+    /// How many children arrived or changed since the dedup last ran.
+    fn unlinked(&self) -> Result<u64, StorageError>;
+    /// The dedup run's input.
+    fn link_inputs(&self) -> Result<LinkInputs, StorageError>;
+    /// Records that the dedup run has seen these children at these sequences.
+    fn mark_linked(&self, seen: &[(String, i64)]) -> Result<(), StorageError>;
+    /// Pairs a person rejected (or unmerged): never merged automatically.
+    fn kept_apart(&self) -> Result<Vec<(String, String)>, StorageError>;
+    /// Adds pairs to the review queue (a pair already there is left as it
+    /// is); returns how many were new.
+    fn add_reviews(&self, items: &[NewReview], now_ms: i64) -> Result<usize, StorageError>;
+    /// The review queue, most important first (`status`: only those).
+    fn reviews(&self, status: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StorageError>;
+    /// One review pair.
+    fn review(&self, id: i64) -> Result<Option<ReviewItem>, StorageError>;
+    /// Records a person's decision on an open pair: accept merges it
+    /// (the pair's `child_a`… survivor chosen by the caller), reject keeps
+    /// the two apart for good.
+    fn decide_review(
+        &self,
+        id: i64,
+        accept: Option<(ChildId, ChildId)>,
+        who: &str,
+        now_ms: i64,
+    ) -> Result<(ReviewItem, Option<MergeRecord>), StorageError>;
 }

@@ -31,10 +31,13 @@ use sync_protocol::{AreaCode, AreaLevel, ChildDocument, ChildId, DeviceId, Scope
 use uuid::Uuid;
 
 use super::{
-    AuditEntry, AuditFilter, ChildDetail, ChildSummary, Conflict, Enrolment, NewEnrolment, Role,
-    Stats, Storage, StorageError,
+    AuditEntry, AuditFilter, ChildDetail, ChildSummary, Conflict, Enrolment, ImportOutcome,
+    IncomingRegistration, LinkInputs, MergeDecision, MergeRecord, NewEnrolment, NewReview,
+    RegisterChild, ReviewItem, Role, Stats, Storage, StorageError,
 };
 use crate::projection::{self, ProjectedChild};
+
+mod district;
 
 /// Schema migrations, applied in order (`PRAGMA user_version` counts them).
 /// Append only.
@@ -153,6 +156,92 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
+    r#"
+-- District reconciliation (migration 3): domicile desa, merges, imports,
+-- the review queue; measurement rows keyed by child (a merge's copy keeps
+-- its original id in the survivor) and with where and for which round they
+-- were taken.
+ALTER TABLE children ADD COLUMN desa TEXT;
+ALTER TABLE children ADD COLUMN merged_into TEXT;
+CREATE INDEX children_merged ON children (merged_into) WHERE merged_into IS NOT NULL;
+CREATE TABLE measurements_v3 (
+    id           TEXT NOT NULL,
+    child_id     TEXT NOT NULL,
+    date         TEXT NOT NULL,
+    age_days     INTEGER NOT NULL,
+    weight_g     INTEGER,
+    length_mm    INTEGER,
+    position     TEXT,
+    muac_mm      INTEGER,
+    head_mm      INTEGER,
+    oedema       INTEGER NOT NULL,
+    void_reason  TEXT,
+    haz          INTEGER,
+    waz          INTEGER,
+    whz          INTEGER,
+    bmiz         INTEGER,
+    tbu          TEXT,
+    bbu          TEXT,
+    bbtb         TEXT,
+    imtu         TEXT,
+    implausible  INTEGER NOT NULL,
+    gain         TEXT,
+    posyandu     TEXT NOT NULL DEFAULT '',
+    round        TEXT,
+    merged_from  TEXT,
+    PRIMARY KEY (child_id, id)
+) WITHOUT ROWID;
+INSERT INTO measurements_v3 (id, child_id, date, age_days, weight_g, length_mm, position, muac_mm,
+    head_mm, oedema, void_reason, haz, waz, whz, bmiz, tbu, bbu, bbtb, imtu, implausible, gain)
+  SELECT id, child_id, date, age_days, weight_g, length_mm, position, muac_mm, head_mm, oedema,
+    void_reason, haz, waz, whz, bmiz, tbu, bbu, bbtb, imtu, implausible, gain FROM measurements;
+DROP TABLE measurements;
+ALTER TABLE measurements_v3 RENAME TO measurements;
+CREATE INDEX measurements_by_date ON measurements (date);
+-- Re-project every child so the new columns are filled.
+UPDATE child_index SET projected_seq = 0;
+ALTER TABLE child_index ADD COLUMN linked_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE server_meta (
+    key    TEXT PRIMARY KEY,
+    value  BLOB NOT NULL
+);
+-- The Automerge actor of changes the server itself makes (imports, merges).
+INSERT INTO server_meta (key, value) VALUES ('actor', randomblob(16));
+CREATE TABLE imports (
+    external_id   TEXT PRIMARY KEY,
+    child_id      TEXT NOT NULL,
+    measurement   TEXT,
+    file          TEXT NOT NULL,
+    imported_at   INTEGER NOT NULL
+);
+CREATE TABLE merges (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    survivor     TEXT NOT NULL,
+    duplicate    TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    score        REAL,
+    evidence     TEXT NOT NULL,
+    at           INTEGER NOT NULL,
+    who          TEXT NOT NULL,
+    undone_at    INTEGER,
+    undone_by    TEXT
+);
+CREATE UNIQUE INDEX merges_active ON merges (duplicate) WHERE undone_at IS NULL;
+CREATE TABLE review (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    child_a      TEXT NOT NULL,
+    child_b      TEXT NOT NULL,
+    score        REAL NOT NULL,
+    evidence     TEXT NOT NULL,
+    priority     INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'open',
+    decided_at   INTEGER,
+    decided_by   TEXT,
+    UNIQUE (child_a, child_b)
+);
+CREATE INDEX review_open ON review (priority DESC, score DESC) WHERE status = 'open';
+"#,
 ];
 
 /// Rebuild a child's saved document once this many changes came after it.
@@ -171,7 +260,9 @@ pub struct SqliteStorage {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    /// The actor the server loads documents with (it never writes to them).
+    /// The server's own Automerge actor: documents are loaded with it, and
+    /// the changes the server makes (imports, merges) carry it. Random per
+    /// database, made by migration 3.
     actor: ActorId,
 }
 
@@ -248,12 +339,17 @@ impl SqliteStorage {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         }
+        let actor: Vec<u8> = tx.query_row(
+            "SELECT value FROM server_meta WHERE key = 'actor'",
+            [],
+            |r| r.get(0),
+        )?;
         tx.commit()?;
         Ok(SqliteStorage {
             path: path.to_path_buf(),
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
-            actor: ActorId::from(*Uuid::nil().as_bytes()),
+            actor: ActorId::from(actor),
         })
     }
 
@@ -993,7 +1089,8 @@ impl Storage for SqliteStorage {
         };
         self.with_read(|tx| {
             let mut stmt = tx.prepare(&format!(
-                "SELECT {} FROM children WHERE id > ?1 AND {} AND {} ORDER BY id LIMIT ?2",
+                "SELECT {} FROM children WHERE id > ?1 AND merged_into IS NULL AND {} AND {}
+                  ORDER BY id LIMIT ?2",
                 projection::SUMMARY_COLUMNS,
                 scope.sql_condition("posyandu"),
                 area_sql
@@ -1127,5 +1224,93 @@ impl Storage for SqliteStorage {
                 devices: one("SELECT count(*) FROM devices WHERE revoked_at IS NULL")?,
             })
         })
+    }
+
+    fn import(
+        &self,
+        who: &str,
+        file: &str,
+        registrations: &[IncomingRegistration],
+        now_ms: i64,
+    ) -> Result<ImportOutcome, StorageError> {
+        self.district_import(who, file, registrations, now_ms)
+    }
+
+    fn merge(
+        &self,
+        survivor: ChildId,
+        duplicate: ChildId,
+        decision: &MergeDecision,
+        now_ms: i64,
+    ) -> Result<MergeRecord, StorageError> {
+        self.district_merge(survivor, duplicate, decision, now_ms)
+    }
+
+    fn merge_many(
+        &self,
+        merges: &[(ChildId, ChildId, MergeDecision)],
+        now_ms: i64,
+    ) -> Result<Vec<Result<MergeRecord, String>>, StorageError> {
+        self.district_merge_many(merges, now_ms)
+    }
+
+    fn catch_up_merges(&self, now_ms: i64) -> Result<usize, StorageError> {
+        self.district_catch_up_merges(now_ms)
+    }
+
+    fn unmerge(&self, merge_id: i64, who: &str, now_ms: i64) -> Result<MergeRecord, StorageError> {
+        self.district_unmerge(merge_id, who, now_ms)
+    }
+
+    fn merges(&self, active_only: bool) -> Result<Vec<MergeRecord>, StorageError> {
+        self.district_merges(active_only)
+    }
+
+    fn register(&self, scope: &Scope) -> Result<Vec<RegisterChild>, StorageError> {
+        self.district_register(scope)
+    }
+
+    fn unlinked(&self) -> Result<u64, StorageError> {
+        self.with_read(|tx| {
+            Ok(tx.query_row(
+                "SELECT count(*) FROM child_index WHERE linked_seq < projected_seq",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+    }
+
+    fn link_inputs(&self) -> Result<LinkInputs, StorageError> {
+        self.district_link_inputs()
+    }
+
+    fn mark_linked(&self, seen: &[(String, i64)]) -> Result<(), StorageError> {
+        self.district_mark_linked(seen)
+    }
+
+    fn kept_apart(&self) -> Result<Vec<(String, String)>, StorageError> {
+        self.district_kept_apart()
+    }
+
+    fn add_reviews(&self, items: &[NewReview], now_ms: i64) -> Result<usize, StorageError> {
+        self.district_add_reviews(items, now_ms)
+    }
+
+    fn reviews(&self, status: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StorageError> {
+        self.district_reviews(status, limit)
+    }
+
+    fn review(&self, id: i64) -> Result<Option<ReviewItem>, StorageError> {
+        self.district_review(id)
+    }
+
+    fn decide_review(
+        &self,
+        id: i64,
+        accept: Option<(ChildId, ChildId)>,
+        who: &str,
+        now_ms: i64,
+    ) -> Result<(ReviewItem, Option<MergeRecord>), StorageError> {
+        self.district_decide_review(id, accept, who, now_ms)
     }
 }

@@ -1,0 +1,213 @@
+//! The server's dedup run: links every registration the server holds with
+//! the same engine and thresholds as `tumbuh-server link`, then acts only
+//! where something changed since the last run.
+//!
+//! Why this shape: the engine estimates its weights from the whole district
+//! (EM needs the population, not a handful of new rows), and blocking keeps
+//! the comparisons near-linear, so a run over 50,000 children costs seconds.
+//! Decisions, though, are incremental: a cluster is merged only if one of
+//! its registrations is new or changed since the last run, and review pairs
+//! are added only for changed registrations, so a pair a person rejected or
+//! a merge a person undid is never redone behind their back (those pairs
+//! are *kept apart* for good).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use linkage::LinkConfig;
+use serde::Serialize;
+use sync_protocol::ChildId;
+
+use crate::storage::{MergeDecision, NewReview, Storage, StorageError};
+
+/// What a dedup run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DedupReport {
+    /// Registrations (children not merged) linked.
+    pub registrations: usize,
+    /// Of which new or changed since the last run.
+    pub changed: usize,
+    pub candidate_pairs: usize,
+    /// Merges made now.
+    pub merged: usize,
+    /// Measurements (or voids) that reached a merged registration after its
+    /// merge, copied into the survivor now.
+    pub caught_up: usize,
+    /// Clusters left alone because a person kept two of them apart.
+    pub kept_apart: usize,
+    /// Pairs added to the review queue.
+    pub review_added: usize,
+    #[serde(serialize_with = "millis")]
+    pub took: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u128(d.as_millis())
+}
+
+/// Links, merges automatically what the engine is sure of, and queues the
+/// doubtful pairs. `who` goes to the audit log.
+pub fn run(
+    storage: &dyn Storage,
+    who: &str,
+    config: &LinkConfig,
+    now_ms: i64,
+) -> Result<DedupReport, StorageError> {
+    let started = Instant::now();
+    let caught_up = storage.catch_up_merges(now_ms)?;
+    if caught_up > 0 {
+        while storage.project_pending(512)? > 0 {}
+    }
+    let inputs = storage.link_inputs()?;
+    let mut report = DedupReport {
+        caught_up,
+        changed: inputs.changed.len(),
+        ..DedupReport::default()
+    };
+    if inputs.records.is_empty() {
+        storage.mark_linked(&inputs.changed)?;
+        report.took = started.elapsed();
+        return Ok(report);
+    }
+    let linkage = linkage::link(&inputs.records, config);
+    report.candidate_pairs = linkage.candidate_pairs;
+    let child_of = |row: usize| inputs.child_of_record[row].as_str();
+    let changed: HashSet<&str> = inputs.changed.iter().map(|(c, _)| c.as_str()).collect();
+    let kept_apart: HashSet<(String, String)> = storage.kept_apart()?.into_iter().collect();
+    let apart = |a: &str, b: &str| {
+        let key = if a <= b {
+            (a.to_owned(), b.to_owned())
+        } else {
+            (b.to_owned(), a.to_owned())
+        };
+        kept_apart.contains(&key)
+    };
+
+    // Children per cluster, with what decides the survivor.
+    struct Member {
+        latest: Option<chrono::NaiveDate>,
+        rows: usize,
+    }
+    let mut clusters: BTreeMap<usize, BTreeMap<&str, Member>> = BTreeMap::new();
+    for (row, &cluster) in linkage.cluster_of_row.iter().enumerate() {
+        let m = clusters
+            .entry(cluster)
+            .or_default()
+            .entry(child_of(row))
+            .or_insert(Member {
+                latest: None,
+                rows: 0,
+            });
+        m.rows += 1;
+        m.latest = m.latest.max(inputs.records[row].measured_on);
+    }
+    report.registrations = clusters.values().map(BTreeMap::len).sum();
+    let survivors: HashSet<String> = storage
+        .merges(true)?
+        .into_iter()
+        .map(|m| m.survivor)
+        .collect();
+
+    // The evidence of the pairs that joined each child to its cluster.
+    let mut evidence: HashMap<&str, (f64, String)> = HashMap::new();
+    for pair in &linkage.merges {
+        for child in [child_of(pair.row_a), child_of(pair.row_b)] {
+            evidence
+                .entry(child)
+                .or_insert((pair.probability, pair.evidence.clone()));
+        }
+    }
+
+    let mut reviews = Vec::new();
+    let mut merges = Vec::new();
+    for members in clusters.values() {
+        if members.len() < 2 || !members.keys().any(|c| changed.contains(c)) {
+            continue;
+        }
+        let ids: Vec<&str> = members.keys().copied().collect();
+        if ids
+            .iter()
+            .enumerate()
+            .any(|(i, a)| ids[i + 1..].iter().any(|b| apart(a, b)))
+        {
+            report.kept_apart += 1;
+            continue;
+        }
+        // Survivor: a child others were merged into already, then the one
+        // measured most recently (the child's current posyandu), then the
+        // one with most rows, then the smallest id.
+        let Some(survivor) = ids.iter().copied().max_by(|a, b| {
+            let (ma, mb) = (&members[a], &members[b]);
+            survivors
+                .contains(*a)
+                .cmp(&survivors.contains(*b))
+                .then(ma.latest.cmp(&mb.latest))
+                .then(ma.rows.cmp(&mb.rows))
+                .then(b.cmp(a))
+        }) else {
+            continue;
+        };
+        let Ok(survivor_id) = survivor.parse::<ChildId>() else {
+            continue;
+        };
+        for &dup in ids.iter().filter(|&&c| c != survivor) {
+            let (score, why) = evidence.get(dup).cloned().unwrap_or((
+                config.auto_merge_probability,
+                "linked through its cluster".into(),
+            ));
+            if survivors.contains(dup) {
+                // Two clusters of earlier merges meet: a person decides.
+                reviews.push(NewReview {
+                    child_a: survivor.to_owned(),
+                    child_b: dup.to_owned(),
+                    score,
+                    evidence: format!("{why}; both already hold merged registrations"),
+                });
+                continue;
+            }
+            let Ok(dup_id) = dup.parse::<ChildId>() else {
+                continue;
+            };
+            merges.push((
+                survivor_id,
+                dup_id,
+                MergeDecision {
+                    who: who.to_owned(),
+                    source: "auto",
+                    score: Some(score),
+                    evidence: why,
+                },
+            ));
+        }
+    }
+    for outcome in storage.merge_many(&merges, now_ms)? {
+        match outcome {
+            Ok(_) => report.merged += 1,
+            // Changed under us (a person merged it meanwhile): next run.
+            Err(reason) => tracing::info!(%reason, "dedup: merge skipped"),
+        }
+    }
+    for pair in &linkage.review {
+        let (a, b) = (child_of(pair.row_a), child_of(pair.row_b));
+        if a == b || !(changed.contains(a) || changed.contains(b)) || apart(a, b) {
+            continue;
+        }
+        reviews.push(NewReview {
+            child_a: a.to_owned(),
+            child_b: b.to_owned(),
+            score: pair.probability,
+            evidence: pair.evidence.clone(),
+        });
+    }
+    report.review_added = storage.add_reviews(&reviews, now_ms)?;
+    storage.mark_linked(&inputs.changed)?;
+    report.took = started.elapsed();
+    tracing::info!(
+        registrations = report.registrations,
+        changed = report.changed,
+        merged = report.merged,
+        review_added = report.review_added,
+        "dedup run done"
+    );
+    Ok(report)
+}

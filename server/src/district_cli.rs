@@ -1,0 +1,594 @@
+//! The district team's commands: import field files, run the dedup, merge
+//! and unmerge by hand, work through the review queue. Thin: each command
+//! parses its arguments, calls the library and prints.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use sync_protocol::ChildId;
+use tumbuh_server::storage::{MergeDecision, MergeRecord, ReviewItem};
+use tumbuh_server::{Storage, dedup, import, ingest, review};
+
+/// Who the audit log names for commands run on the server itself.
+pub const ADMIN_CLI: &str = "admin-cli";
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file: the field-row CSV layout, or an e-PPGBM export (.csv,
+    /// .xlsx, or the .xls that is an HTML table).
+    pub file: PathBuf,
+    /// Dry run: read and check every row, list the bad ones, store nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// Area names → codes (layout `code,level,name,parent_code`), needed
+    /// for e-PPGBM files whose area columns hold names.
+    #[arg(long, value_name = "areas.csv")]
+    pub areas: Option<PathBuf>,
+    /// Do not run the dedup after the import.
+    #[arg(long)]
+    pub no_dedup: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// The open pairs, most important first (stunted children, recent rounds).
+    List {
+        /// `open` (default), `accepted`, `rejected`, `stale` or `all`.
+        #[arg(long, default_value = "open")]
+        status: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One pair side by side with the evidence and both growth trajectories.
+    Show {
+        id: i64,
+        /// Show NIK and KK numbers whole (audited).
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// The two are one child: merge them.
+    Accept {
+        id: i64,
+        /// Which of the two survives (default: the one measured most recently).
+        #[arg(long, value_name = "CHILD")]
+        survivor: Option<ChildId>,
+    },
+    /// The two are different children: keep them apart for good.
+    Reject { id: i64 },
+}
+
+fn print_merge(m: &MergeRecord) {
+    println!(
+        "merge {}: {} → {} ({}, score {}){}",
+        m.id,
+        m.duplicate,
+        m.survivor,
+        m.source,
+        m.score
+            .map(|s| format!("{s:.3}"))
+            .unwrap_or_else(|| "-".into()),
+        if m.undone_at_ms.is_some() {
+            "  [undone]"
+        } else {
+            ""
+        }
+    );
+}
+
+fn print_review_line(r: &ReviewItem) {
+    println!(
+        "#{:<5} {:<8} p={:.3} priority {}  {}  {}",
+        r.id, r.status, r.score, r.priority, r.child_a, r.child_b
+    );
+}
+
+pub fn import(
+    storage: &dyn Storage,
+    args: &ImportArgs,
+    json: bool,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let areas = match &args.areas {
+        Some(p) => Some(
+            import::AreaDirectory::from_path(p)
+                .with_context(|| format!("cannot read the area list {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {percent}% ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("reading");
+    let parsed = import::read_file(&args.file, areas.as_ref(), &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .with_context(|| format!("cannot import {}", args.file.display()))?;
+    bar.finish_and_clear();
+    let rejected = parsed.rejected_rows();
+    let file_name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !json {
+        for p in &parsed.problems {
+            eprintln!("{}: {p}", args.file.display());
+        }
+        if !parsed.ignored_columns.is_empty() {
+            eprintln!("columns not read: {}", parsed.ignored_columns.join(", "));
+        }
+        if !parsed.missing_columns.is_empty() {
+            eprintln!(
+                "columns missing (left empty): {}",
+                parsed.missing_columns.join(", ")
+            );
+        }
+    }
+    let registrations = ingest::registrations(&parsed.rows);
+    if args.check {
+        if json {
+            return crate::print_json(&serde_json::json!({
+                "check": true, "format": format!("{:?}", parsed.format), "rows": parsed.total_rows,
+                "valid": parsed.rows.len(), "rejected": rejected,
+                "registrations": registrations.len(),
+                "problems": parsed.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                "ignored_columns": parsed.ignored_columns, "missing_columns": parsed.missing_columns,
+            }));
+        }
+        println!(
+            "check only, nothing stored: {} rows, {} valid ({} registrations), {} rejected",
+            parsed.total_rows,
+            parsed.rows.len(),
+            registrations.len(),
+            rejected
+        );
+        return Ok(());
+    }
+    let outcome = storage.import(ADMIN_CLI, &file_name, &registrations, now_ms)?;
+    while storage.project_pending(512)? > 0 {}
+    let dedup = if args.no_dedup {
+        None
+    } else {
+        Some(dedup::run(
+            storage,
+            ADMIN_CLI,
+            &linkage::LinkConfig::default(),
+            now_ms,
+        )?)
+    };
+    while storage.project_pending(512)? > 0 {}
+    if json {
+        return crate::print_json(&serde_json::json!({
+            "rows": parsed.total_rows, "rejected": rejected, "stored": outcome, "dedup": dedup,
+        }));
+    }
+    println!(
+        "imported {}: {} rows, {} rejected; {} measurements stored ({} rows imported before), {} new registrations, {} updated",
+        args.file.display(),
+        parsed.total_rows,
+        rejected,
+        outcome.measurements_stored,
+        outcome.already_imported,
+        outcome.children_created,
+        outcome.children_updated
+    );
+    if let Some(d) = dedup {
+        println!(
+            "dedup: {} registrations, {} merged now, {} pairs added to the review queue",
+            d.registrations, d.merged, d.review_added
+        );
+    }
+    Ok(())
+}
+
+pub fn run_dedup(storage: &dyn Storage, json: bool, now_ms: i64) -> anyhow::Result<()> {
+    while storage.project_pending(512)? > 0 {}
+    let report = dedup::run(storage, ADMIN_CLI, &linkage::LinkConfig::default(), now_ms)?;
+    while storage.project_pending(512)? > 0 {}
+    if json {
+        return crate::print_json(&report);
+    }
+    println!(
+        "dedup: {} registrations ({} new or changed), {} compared pairs, {} merged now, {} clusters kept apart by a person, {} pairs added to review, {:.2} s",
+        report.registrations,
+        report.changed,
+        report.candidate_pairs,
+        report.merged,
+        report.kept_apart,
+        report.review_added,
+        report.took.as_secs_f64()
+    );
+    Ok(())
+}
+
+pub fn merge(
+    storage: &dyn Storage,
+    survivor: ChildId,
+    duplicate: ChildId,
+    reason: &str,
+    json: bool,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let m = storage.merge(
+        survivor,
+        duplicate,
+        &MergeDecision {
+            who: ADMIN_CLI.into(),
+            source: "manual",
+            score: None,
+            evidence: reason.to_owned(),
+        },
+        now_ms,
+    )?;
+    while storage.project_pending(512)? > 0 {}
+    if json {
+        return crate::print_json(&m);
+    }
+    print_merge(&m);
+    Ok(())
+}
+
+pub fn unmerge(storage: &dyn Storage, id: i64, json: bool, now_ms: i64) -> anyhow::Result<()> {
+    let m = storage.unmerge(id, ADMIN_CLI, now_ms)?;
+    while storage.project_pending(512)? > 0 {}
+    if json {
+        return crate::print_json(&m);
+    }
+    print_merge(&m);
+    println!("the two are kept apart from now on");
+    Ok(())
+}
+
+pub fn merges(storage: &dyn Storage, all: bool, json: bool) -> anyhow::Result<()> {
+    let list = storage.merges(!all)?;
+    if json {
+        return crate::print_json(&list);
+    }
+    if list.is_empty() {
+        println!("no merges");
+    }
+    for m in &list {
+        print_merge(m);
+    }
+    Ok(())
+}
+
+pub fn review_command(
+    storage: &dyn Storage,
+    cmd: &ReviewCommand,
+    json: bool,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    match cmd {
+        ReviewCommand::List { status, limit } => {
+            let filter = match status.as_str() {
+                "all" => None,
+                "open" | "accepted" | "rejected" | "stale" => Some(status.as_str()),
+                other => {
+                    bail!("`{other}` is not a status: use open, accepted, rejected, stale or all")
+                }
+            };
+            let list = storage.reviews(filter, *limit)?;
+            if json {
+                return crate::print_json(&list);
+            }
+            if list.is_empty() {
+                println!("the review queue is empty");
+            }
+            for r in &list {
+                print_review_line(r);
+            }
+            Ok(())
+        }
+        ReviewCommand::Show { id, reveal } => {
+            let Some(v) = review::view(storage, *id, *reveal)? else {
+                bail!("no review pair number {id}");
+            };
+            storage.audit(
+                now_ms,
+                ADMIN_CLI,
+                "review.read",
+                &format!("{} {}", v.item.child_a, v.item.child_b),
+                &format!("review={id} reveal={reveal}"),
+            )?;
+            if json {
+                return crate::print_json(&v);
+            }
+            print_review_line(&v.item);
+            println!("evidence: {}", v.item.evidence);
+            println!();
+            println!("  {:<12} {:<32} {:<32}", "", "A", "B");
+            for f in &v.fields {
+                println!(
+                    "{} {:<12} {:<32} {:<32}",
+                    if f.same { " " } else { "≠" },
+                    f.field,
+                    f.a.as_deref().unwrap_or("-"),
+                    f.b.as_deref().unwrap_or("-")
+                );
+            }
+            for (label, d) in [("A", &v.a), ("B", &v.b)] {
+                println!();
+                println!("{label} measurements:");
+                for m in &d.measurements {
+                    println!(
+                        "  {}  {:>6} kg  {:>6} cm  HAZ {:>6}{}",
+                        m.date,
+                        m.weight_kg
+                            .map(|w| format!("{w:.1}"))
+                            .unwrap_or_else(|| "-".into()),
+                        m.length_cm
+                            .map(|l| format!("{l:.1}"))
+                            .unwrap_or_else(|| "-".into()),
+                        m.haz
+                            .map(|z| format!("{z:.2}"))
+                            .unwrap_or_else(|| "-".into()),
+                        if m.voided.is_some() { "  (voided)" } else { "" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        ReviewCommand::Accept { id, survivor } => {
+            let (item, merge) = review::accept(storage, *id, *survivor, ADMIN_CLI, now_ms)?;
+            while storage.project_pending(512)? > 0 {}
+            if json {
+                return crate::print_json(&serde_json::json!({ "review": item, "merge": merge }));
+            }
+            print_review_line(&item);
+            if let Some(m) = &merge {
+                print_merge(m);
+            }
+            Ok(())
+        }
+        ReviewCommand::Reject { id } => {
+            let (item, _) = storage.decide_review(*id, None, ADMIN_CLI, now_ms)?;
+            if json {
+                return crate::print_json(&item);
+            }
+            print_review_line(&item);
+            println!("the two are kept apart from now on");
+            Ok(())
+        }
+    }
+}
+
+/// Output formats of `verval`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum VervalFormat {
+    Table,
+    Csv,
+    Json,
+    Xlsx,
+}
+
+#[derive(Debug, Args)]
+pub struct VervalArgs {
+    /// The round, `YYYY-MM` (February and August are the verval months).
+    #[arg(long)]
+    pub round: String,
+    /// Compare with this earlier round: new, still stunted, recovered, not
+    /// re-measured, moved.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub previous: Option<String>,
+    /// Only this area (a kabupaten, kecamatan, desa or posyandu code).
+    #[arg(long, value_name = "CODE")]
+    pub area: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: VervalFormat,
+    /// Write here instead of standard output (required for xlsx).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// CSV only: also write the by-name-by-address list of stunted children here.
+    #[arg(long, value_name = "FILE.csv")]
+    pub list: Option<PathBuf>,
+    /// Area names (layout `code,level,name,parent_code`).
+    #[arg(long, value_name = "areas.csv")]
+    pub areas: Option<PathBuf>,
+    /// Show NIKs whole in the list (audited); masked otherwise.
+    #[arg(long)]
+    pub reveal_nik: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// One row per child measured in this round (its round measurement);
+    /// without it, one row per child with its latest measurement.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub round: Option<String>,
+    /// Only this area.
+    #[arg(long, value_name = "CODE")]
+    pub area: Option<String>,
+    /// `.csv` or `.xlsx` (by extension).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Area names (layout `code,level,name,parent_code`).
+    #[arg(long, value_name = "areas.csv")]
+    pub areas: Option<PathBuf>,
+}
+
+fn area_names(path: Option<&PathBuf>) -> anyhow::Result<Option<import::AreaDirectory>> {
+    path.map(|p| {
+        import::AreaDirectory::from_path(p)
+            .with_context(|| format!("cannot read the area list {}", p.display()))
+    })
+    .transpose()
+}
+
+fn scope_of(area: Option<&str>) -> anyhow::Result<sync_protocol::Scope> {
+    Ok(match area {
+        Some(a) => sync_protocol::Scope::Areas(vec![
+            sync_protocol::AreaCode::parse(a).with_context(|| format!("--area {a}"))?,
+        ]),
+        None => sync_protocol::Scope::All,
+    })
+}
+
+/// Writes via a temporary file and a rename: no half-written report.
+fn write_file(
+    path: &std::path::Path,
+    write: impl FnOnce(&std::path::Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    write(&tmp)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+pub fn verval(
+    storage: &dyn Storage,
+    args: &VervalArgs,
+    json: bool,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    use tumbuh_server::verval;
+    let names = area_names(args.areas.as_ref())?;
+    let lookup = |code: &str| names.as_ref().and_then(|n| n.name(code).map(str::to_owned));
+    while storage.project_pending(512)? > 0 {}
+    // Children registered outside the area may be measured in it: read the
+    // whole register and let the report attribute by where they were measured.
+    let register = storage.register(&sync_protocol::Scope::All)?;
+    let children: Vec<verval::RoundChild> = register.into_iter().map(|r| r.child).collect();
+    let display = if args.reveal_nik {
+        verval::NikDisplay::Revealed
+    } else {
+        verval::NikDisplay::Masked
+    };
+    let report = verval::compute(
+        &children,
+        &args.round,
+        args.previous.as_deref(),
+        args.area.as_deref(),
+        display,
+        &lookup,
+    )?;
+    storage.audit(
+        now_ms,
+        ADMIN_CLI,
+        "verval.report",
+        args.area.as_deref().unwrap_or("all"),
+        &format!(
+            "round={} previous={} stunted_listed={} reveal_nik={}",
+            args.round,
+            args.previous.as_deref().unwrap_or("-"),
+            report.stunted_list.len(),
+            args.reveal_nik
+        ),
+    )?;
+    let to_output = |write: &dyn Fn(&mut dyn std::io::Write) -> Result<(), verval::VervalError>| -> anyhow::Result<()> {
+        match &args.output {
+            Some(path) => write_file(path, |tmp| {
+                let mut f = std::io::BufWriter::new(
+                    std::fs::File::create(tmp)
+                        .with_context(|| format!("cannot write {}", tmp.display()))?,
+                );
+                write(&mut f)?;
+                std::io::Write::flush(&mut f)?;
+                Ok(())
+            }),
+            None => {
+                let mut out = std::io::stdout().lock();
+                write(&mut out)?;
+                Ok(())
+            }
+        }
+    };
+    match args.format {
+        VervalFormat::Table => to_output(&|w| verval::write_table(&report, w))?,
+        VervalFormat::Json => to_output(&|w| verval::write_json(&report, w))?,
+        VervalFormat::Csv => {
+            to_output(&|w| verval::write_csv(&report, w))?;
+            if let Some(list) = &args.list {
+                write_file(list, |tmp| {
+                    let mut f = std::fs::File::create(tmp)
+                        .with_context(|| format!("cannot write {}", tmp.display()))?;
+                    verval::write_list_csv(&report, &mut f)?;
+                    Ok(())
+                })?;
+            }
+        }
+        VervalFormat::Xlsx => {
+            let Some(path) = &args.output else {
+                bail!("--format xlsx needs --output FILE.xlsx");
+            };
+            write_file(path, |tmp| Ok(verval::write_xlsx(&report, tmp)?))?;
+        }
+    }
+    if let Some(path) = &args.output {
+        if json {
+            return crate::print_json(&serde_json::json!({
+                "round": report.round, "written": path, "list": args.list,
+                "stunted": report.total.stunted, "measured": report.total.measured,
+            }));
+        }
+        eprintln!(
+            "verval {}: {} stunted of {} measured; written to {}",
+            report.round,
+            report.total.stunted,
+            report.total.measured,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn export(
+    storage: &dyn Storage,
+    args: &ExportArgs,
+    json: bool,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    use tumbuh_server::verval::{self, export};
+    let names = area_names(args.areas.as_ref())?;
+    let lookup = |code: &str| names.as_ref().and_then(|n| n.name(code).map(str::to_owned));
+    let round = args
+        .round
+        .as_deref()
+        .map(verval::Round::parse)
+        .transpose()?;
+    while storage.project_pending(512)? > 0 {}
+    let register = storage.register(&scope_of(args.area.as_deref())?)?;
+    let rows = export::rows_from_register(&register, round, &lookup)?;
+    let xlsx = args
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    write_file(&args.output, |tmp| {
+        if xlsx {
+            export::write_ppgbm_xlsx(&rows, tmp)?;
+        } else {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(tmp)
+                    .with_context(|| format!("cannot write {}", tmp.display()))?,
+            );
+            export::write_ppgbm_csv(&rows, &mut f)?;
+            std::io::Write::flush(&mut f)?;
+        }
+        Ok(())
+    })?;
+    storage.audit(
+        now_ms,
+        ADMIN_CLI,
+        "register.export",
+        args.area.as_deref().unwrap_or("all"),
+        &format!(
+            "round={} rows={}",
+            args.round.as_deref().unwrap_or("latest"),
+            rows.len()
+        ),
+    )?;
+    if json {
+        return crate::print_json(
+            &serde_json::json!({ "rows": rows.len(), "written": args.output }),
+        );
+    }
+    eprintln!(
+        "{} children written to {} (e-PPGBM layout)",
+        rows.len(),
+        args.output.display()
+    );
+    Ok(())
+}
