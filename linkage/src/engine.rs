@@ -147,19 +147,79 @@ fn probability(log_odds: f64) -> f64 {
     1.0 / (1.0 + (-log_odds).exp2())
 }
 
+/// What an incremental run may skip: which rows are new or changed since
+/// the last run, and the weights that run estimated.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Increment<'a> {
+    /// Per input row: new or changed. Only pairs with at least one
+    /// registration holding such a row are compared and decided.
+    pub changed: Option<&'a [bool]>,
+    /// Weights to score with instead of estimating them again (EM needs
+    /// the whole population's pairs, so an increment reuses the last
+    /// full run's).
+    pub weights: Option<&'a Weights>,
+}
+
 /// Links field rows into children.
 pub fn link(records: &[FieldRecord], config: &LinkConfig) -> Linkage {
+    link_increment(records, config, Increment::default())
+}
+
+/// Links field rows into children, comparing only the pairs an increment
+/// touches when `increment` says which rows changed. Blocking still runs
+/// over every registration (it is near-linear); comparisons, scoring and
+/// clustering only over pairs with a changed registration. Without
+/// `increment.weights`, the weights are estimated from every blocked pair
+/// first, as [`link`] does.
+pub fn link_increment(
+    records: &[FieldRecord],
+    config: &LinkConfig,
+    increment: Increment<'_>,
+) -> Linkage {
     let (regs, reg_of_row) = collapse(records);
     let n = regs.len();
-    let pairs = candidate_pairs(&regs);
-    let comparisons = compare_pairs(&regs, &pairs);
-    let random_regs: Vec<(u32, u32)> =
-        random_pairs(n, config.random_pairs.min(n * n.saturating_sub(1) / 2))
-            .into_iter()
-            .map(|(a, b)| (a as u32, b as u32))
-            .collect();
-    let random = compare_pairs(&regs, &random_regs);
-    let weights = estimate(&comparisons, estimate_u(&random), config.em_rounds);
+    let all_pairs = candidate_pairs(&regs);
+    let touched: Option<Vec<bool>> = increment.changed.map(|changed| {
+        regs.iter()
+            .map(|r| {
+                r.rows
+                    .iter()
+                    .any(|&row| changed.get(row).copied().unwrap_or(true))
+            })
+            .collect()
+    });
+    let keep = |&(a, b): &(u32, u32)| {
+        touched
+            .as_ref()
+            .is_none_or(|t| t[a as usize] || t[b as usize])
+    };
+    let (pairs, comparisons, weights) = match increment.weights {
+        Some(w) if touched.is_some() => {
+            let pairs: Vec<(u32, u32)> = all_pairs.into_iter().filter(keep).collect();
+            let comparisons = compare_pairs(&regs, &pairs);
+            (pairs, comparisons, w.clone())
+        }
+        _ => {
+            let comparisons = compare_pairs(&regs, &all_pairs);
+            let random_regs: Vec<(u32, u32)> =
+                random_pairs(n, config.random_pairs.min(n * n.saturating_sub(1) / 2))
+                    .into_iter()
+                    .map(|(a, b)| (a as u32, b as u32))
+                    .collect();
+            let random = compare_pairs(&regs, &random_regs);
+            let weights = estimate(&comparisons, estimate_u(&random), config.em_rounds);
+            if touched.is_some() {
+                let (pairs, comparisons) = all_pairs
+                    .into_iter()
+                    .zip(comparisons)
+                    .filter(|(p, _)| keep(p))
+                    .unzip();
+                (pairs, comparisons, weights)
+            } else {
+                (all_pairs, comparisons, weights)
+            }
+        }
+    };
     let scorer = Scorer {
         regs: &regs,
         weights: &weights,

@@ -52,9 +52,10 @@ pub use candidates::{
     SIMILAR_MOTHER_THRESHOLD, SIMILAR_NAME_THRESHOLD, SIMILAR_NAME_THRESHOLD_OTHER_SEX,
     is_likely_same_child, likely_candidates, likeness,
 };
-pub use engine::{LinkConfig, Linkage, ReviewPair, link};
+pub use engine::{Increment, LinkConfig, Linkage, ReviewPair, link, link_increment};
 pub use names::{
     is_newborn_placeholder, mother_name_similarity, name_similarity, normalize_name, phonetic_key,
 };
 pub use nik::{Nik, NikError, NikWarning, Sex, check_nik_against_record};
 pub use record::FieldRecord;
+pub use scoring::Weights;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use linkage::{FieldRecord, LinkConfig, Sex, link};
+use linkage::{FieldRecord, Increment, LinkConfig, Sex, link, link_increment};
 
 fn data(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,11 +39,10 @@ fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
-#[test]
-fn links_the_synthetic_set() {
+fn field_records() -> Vec<FieldRecord> {
     let input = rows("measurements.csv");
     let f = |r: &HashMap<String, String>, k: &str| r.get(k).cloned().unwrap_or_default();
-    let records: Vec<FieldRecord> = input
+    input
         .iter()
         .map(|r| FieldRecord {
             record_id: f(r, "record_id"),
@@ -66,7 +65,13 @@ fn links_the_synthetic_set() {
             height_cm: f(r, "height_cm").parse().ok(),
             measure_position: f(r, "measure_position"),
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn links_the_synthetic_set() {
+    let f = |r: &HashMap<String, String>, k: &str| r.get(k).cloned().unwrap_or_default();
+    let records = field_records();
     let linkage = link(&records, &LinkConfig::default());
 
     let truth: HashMap<String, String> = rows("truth.csv")
@@ -116,4 +121,69 @@ fn links_the_synthetic_set() {
         }
     }
     assert!(twin_pairs > 0, "the set has twins");
+}
+
+#[test]
+fn an_increment_compares_only_what_changed_and_decides_like_the_full_run() {
+    let records = field_records();
+    let config = LinkConfig::default();
+    let full = link(&records, &config);
+
+    // Everything changed, the full run's weights: exactly the full run.
+    let all = vec![true; records.len()];
+    let same = link_increment(
+        &records,
+        &config,
+        Increment {
+            changed: Some(&all),
+            weights: Some(&full.weights),
+        },
+    );
+    assert_eq!(same.cluster_of_row, full.cluster_of_row);
+    assert_eq!(same.candidate_pairs, full.candidate_pairs);
+
+    // One row in sixteen is new (its record id starts with 0): far fewer
+    // pairs compared, and the rows it puts together are the ones the full
+    // run puts together.
+    let fresh: Vec<bool> = records
+        .iter()
+        .map(|r| r.record_id.starts_with('0'))
+        .collect();
+    let inc = link_increment(
+        &records,
+        &config,
+        Increment {
+            changed: Some(&fresh),
+            weights: Some(&full.weights),
+        },
+    );
+    eprintln!(
+        "increment: {} of {} pairs compared",
+        inc.candidate_pairs, full.candidate_pairs
+    );
+    assert!(
+        inc.candidate_pairs * 2 < full.candidate_pairs,
+        "{} of {} pairs",
+        inc.candidate_pairs,
+        full.candidate_pairs
+    );
+    let mut together = 0u64;
+    let mut agree = 0u64;
+    let mut by_cluster: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (row, &c) in inc.cluster_of_row.iter().enumerate() {
+        by_cluster.entry(c).or_default().push(row);
+    }
+    for rows in by_cluster.values() {
+        for (i, &a) in rows.iter().enumerate() {
+            for &b in &rows[i + 1..] {
+                together += 1;
+                agree += u64::from(full.cluster_of_row[a] == full.cluster_of_row[b]);
+            }
+        }
+    }
+    assert!(together > 0);
+    assert!(
+        agree as f64 >= 0.995 * together as f64,
+        "{agree} of {together} pairs agree with the full run"
+    );
 }

@@ -2,29 +2,49 @@
 //! the same engine and thresholds as `tumbuh-server link`, then acts only
 //! where something changed since the last run.
 //!
-//! Why this shape: the engine estimates its weights from the whole district
-//! (EM needs the population, not a handful of new rows), and blocking keeps
-//! the comparisons near-linear, so a run over 50,000 children costs seconds.
-//! Decisions, though, are incremental: a cluster is merged only if one of
-//! its registrations is new or changed since the last run, and review pairs
-//! are added only for changed registrations, so a pair a person rejected or
-//! a merge a person undid is never redone behind their back (those pairs
-//! are *kept apart* for good).
+//! Incremental: only pairs with a registration that is new or changed since
+//! the last run are compared, scored and decided (blocking still runs over
+//! every registration: it is near-linear and cheap). The weights need the
+//! whole district (EM learns from the population's pairs, not from a
+//! handful of new rows), so a full run estimates them and stores them; the
+//! runs after it reuse them until the register has grown by a quarter, or
+//! `--full` asks for a new estimate. A pair a person rejected or a merge a
+//! person undid is never redone behind their back (those pairs are *kept
+//! apart* for good).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use linkage::LinkConfig;
+use linkage::compare::{MAX_LEVELS, N_FIELDS};
+use linkage::{Increment, LinkConfig, Weights};
 use serde::Serialize;
 use sync_protocol::ChildId;
 
 use crate::storage::{MergeDecision, NewReview, Storage, StorageError};
+
+/// The key of the stored weights in the server's meta table.
+const WEIGHTS_KEY: &str = "link_weights";
+
+/// A full estimate is redone once the register grew by this factor.
+const REESTIMATE_GROWTH: f64 = 1.25;
+
+/// The weights of the last full run and the register size they came from.
+#[derive(Serialize, serde::Deserialize)]
+struct StoredWeights {
+    m: [[f64; MAX_LEVELS]; N_FIELDS],
+    u: [[f64; MAX_LEVELS]; N_FIELDS],
+    prior: f64,
+    registrations: usize,
+}
 
 /// What a dedup run did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DedupReport {
     /// Registrations (children not merged) linked.
     pub registrations: usize,
+    /// Whether the weights were estimated anew (a full run) rather than
+    /// reused from the last full run.
+    pub full: bool,
     /// Of which new or changed since the last run.
     pub changed: usize,
     pub candidate_pairs: usize,
@@ -53,6 +73,18 @@ pub fn run(
     config: &LinkConfig,
     now_ms: i64,
 ) -> Result<DedupReport, StorageError> {
+    run_with(storage, who, config, false, now_ms)
+}
+
+/// [`run`], with `full`: estimate the weights anew and compare every
+/// blocked pair (decisions still only for what changed).
+pub fn run_with(
+    storage: &dyn Storage,
+    who: &str,
+    config: &LinkConfig,
+    full: bool,
+    now_ms: i64,
+) -> Result<DedupReport, StorageError> {
     let started = Instant::now();
     let caught_up = storage.catch_up_merges(now_ms)?;
     if caught_up > 0 {
@@ -64,12 +96,50 @@ pub fn run(
         changed: inputs.changed.len(),
         ..DedupReport::default()
     };
-    if inputs.records.is_empty() {
+    if inputs.records.is_empty() || inputs.changed.is_empty() {
         storage.mark_linked(&inputs.changed)?;
         report.took = started.elapsed();
         return Ok(report);
     }
-    let linkage = linkage::link(&inputs.records, config);
+    let changed_children: HashSet<&str> = inputs.changed.iter().map(|(c, _)| c.as_str()).collect();
+    let changed_rows: Vec<bool> = inputs
+        .child_of_record
+        .iter()
+        .map(|c| changed_children.contains(c.as_str()))
+        .collect();
+    let stored: Option<StoredWeights> = storage
+        .meta(WEIGHTS_KEY)?
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let registrations_now = inputs.child_of_record.iter().collect::<HashSet<_>>().len();
+    let reuse = stored.filter(|w| {
+        !full && (registrations_now as f64) <= (w.registrations as f64) * REESTIMATE_GROWTH
+    });
+    let weights = reuse.as_ref().map(|w| Weights {
+        m: w.m,
+        u: w.u,
+        prior: w.prior,
+    });
+    report.full = weights.is_none();
+    let linkage = linkage::link_increment(
+        &inputs.records,
+        config,
+        Increment {
+            changed: Some(&changed_rows),
+            weights: weights.as_ref(),
+        },
+    );
+    if report.full {
+        let w = &linkage.weights;
+        let stored = StoredWeights {
+            m: w.m,
+            u: w.u,
+            prior: w.prior,
+            registrations: registrations_now,
+        };
+        if let Ok(bytes) = serde_json::to_vec(&stored) {
+            storage.set_meta(WEIGHTS_KEY, &bytes)?;
+        }
+    }
     report.candidate_pairs = linkage.candidate_pairs;
     let child_of = |row: usize| inputs.child_of_record[row].as_str();
     let changed: HashSet<&str> = inputs.changed.iter().map(|(c, _)| c.as_str()).collect();
@@ -180,9 +250,14 @@ pub fn run(
             ));
         }
     }
+    let mut touched = Vec::new();
     for outcome in storage.merge_many(&merges, now_ms)? {
         match outcome {
-            Ok(_) => report.merged += 1,
+            Ok(m) => {
+                report.merged += 1;
+                touched.push(m.survivor);
+                touched.push(m.duplicate);
+            }
             // Changed under us (a person merged it meanwhile): next run.
             Err(reason) => tracing::info!(%reason, "dedup: merge skipped"),
         }
@@ -201,6 +276,12 @@ pub fn run(
     }
     report.review_added = storage.add_reviews(&reviews, now_ms)?;
     storage.mark_linked(&inputs.changed)?;
+    // The merges just made changed both sides; that is this run's own
+    // doing, not news for the next run.
+    if !touched.is_empty() {
+        while storage.project_pending(512)? > 0 {}
+        storage.mark_linked_as_projected(&touched)?;
+    }
     report.took = started.elapsed();
     tracing::info!(
         registrations = report.registrations,

@@ -185,15 +185,26 @@ pub fn import(
     Ok(())
 }
 
-pub fn run_dedup(storage: &dyn Storage, json: bool, now_ms: i64) -> anyhow::Result<()> {
+pub fn run_dedup(storage: &dyn Storage, full: bool, json: bool, now_ms: i64) -> anyhow::Result<()> {
     while storage.project_pending(512)? > 0 {}
-    let report = dedup::run(storage, ADMIN_CLI, &linkage::LinkConfig::default(), now_ms)?;
+    let report = dedup::run_with(
+        storage,
+        ADMIN_CLI,
+        &linkage::LinkConfig::default(),
+        full,
+        now_ms,
+    )?;
     while storage.project_pending(512)? > 0 {}
     if json {
         return crate::print_json(&report);
     }
     println!(
-        "dedup: {} registrations ({} new or changed), {} compared pairs, {} merged now, {} clusters kept apart by a person, {} pairs added to review, {:.2} s",
+        "dedup ({}): {} registrations ({} new or changed), {} compared pairs, {} merged now, {} clusters kept apart by a person, {} pairs added to review, {:.2} s",
+        if report.full {
+            "weights estimated anew"
+        } else {
+            "incremental"
+        },
         report.registrations,
         report.changed,
         report.candidate_pairs,

@@ -93,8 +93,14 @@ enum Command {
     /// valid rows in one transaction, bad rows reported; then the dedup.
     Import(district_cli::ImportArgs),
     /// Find the same child across registrations: merge the sure pairs,
-    /// queue the doubtful ones for review.
-    Dedup,
+    /// queue the doubtful ones for review. Compares only new or changed
+    /// registrations with their blocks.
+    Dedup {
+        /// Estimate the weights anew from every blocked pair (they are
+        /// otherwise reused until the register grows by a quarter).
+        #[arg(long)]
+        full: bool,
+    },
     /// Merge a duplicate registration into a surviving one by hand.
     Merge {
         /// The registration that stays.
@@ -487,7 +493,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => {
             district_cli::export(open(&cli)?.as_ref(), args, cli.json, now_ms())
         }
-        Command::Dedup => district_cli::run_dedup(open(&cli)?.as_ref(), cli.json, now_ms()),
+        Command::Dedup { full } => {
+            district_cli::run_dedup(open(&cli)?.as_ref(), *full, cli.json, now_ms())
+        }
         Command::Merge {
             survivor,
             duplicate,

@@ -123,6 +123,39 @@ fn doubtful_pairs_are_reviewed_side_by_side_and_decisions_stick() {
     assert_eq!(rerun["merged"], 0, "nothing new, nothing merged: {rerun}");
     assert_eq!(review_status(&server, second), "rejected");
 
+    // A later file: the same child registered afresh with its name typed
+    // differently. Only the new registration is compared with its blocks,
+    // with the weights of the full run.
+    let first_import_pairs = dedup["candidate_pairs"].as_u64().expect("pairs");
+    let original = std::fs::read_to_string(&file).expect("synthetic file");
+    let mut lines = original.lines();
+    let header = lines.next().expect("header");
+    let row = lines.next().expect("a row");
+    let mut cells: Vec<String> = row.split(',').map(str::to_owned).collect();
+    assert_eq!(cells[8], "Mochammad Rafa", "the row this test relies on");
+    cells[0] = "0a1b2c3d-0000-4000-8000-000000000001".into();
+    cells[1] = "2024-09".into();
+    cells[2] = "2024-09-02".into();
+    cells[8] = "Moch. Rafa".into();
+    let later = tempfile::tempdir().expect("temp dir");
+    let later_file = later.path().join("september.csv");
+    std::fs::write(&later_file, format!("{header}\n{}\n", cells.join(","))).expect("write");
+    let second = server.json(&["import", later_file.to_str().expect("path")]);
+    let dedup2 = &second["dedup"];
+    assert_eq!(dedup2["full"], false, "{second}");
+    assert_eq!(dedup2["changed"], 1, "{second}");
+    let pairs = dedup2["candidate_pairs"].as_u64().expect("pairs");
+    assert!(
+        pairs > 0 && pairs * 100 < first_import_pairs,
+        "an increment compares a few pairs, not the district: {pairs} vs {first_import_pairs}"
+    );
+    let linked =
+        dedup2["merged"].as_u64().unwrap_or(0) + dedup2["review_added"].as_u64().unwrap_or(0);
+    assert_eq!(
+        linked, 1,
+        "the new registration is merged or queued: {second}"
+    );
+
     let audit = server.json(&["audit", "--action", "review"]);
     let actions: Vec<&str> = audit
         .as_array()

@@ -496,12 +496,19 @@ pub trait Storage: Send + Sync + 'static {
     /// posyandu is in `scope`, with all its measurements (copies from merged
     /// registrations included).
     fn register(&self, scope: &Scope) -> Result<Vec<RegisterChild>, StorageError>;
+    /// A value the server keeps for itself (e.g. the linkage weights).
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Sets a value of [`Storage::meta`].
+    fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StorageError>;
     /// How many children arrived or changed since the dedup last ran.
     fn unlinked(&self) -> Result<u64, StorageError>;
     /// The dedup run's input.
     fn link_inputs(&self) -> Result<LinkInputs, StorageError>;
     /// Records that the dedup run has seen these children at these sequences.
     fn mark_linked(&self, seen: &[(String, i64)]) -> Result<(), StorageError>;
+    /// Records that the dedup run's own merges are seen: these children are
+    /// linked as far as they are projected now.
+    fn mark_linked_as_projected(&self, children: &[String]) -> Result<(), StorageError>;
     /// Pairs a person rejected (or unmerged): never merged automatically.
     fn kept_apart(&self) -> Result<Vec<(String, String)>, StorageError>;
     /// Adds pairs to the review queue (a pair already there is left as it

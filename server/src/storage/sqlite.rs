@@ -1270,6 +1270,27 @@ impl Storage for SqliteStorage {
         self.district_register(scope)
     }
 
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.with_read(|tx| {
+            Ok(tx
+                .query_row("SELECT value FROM server_meta WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?)
+        })
+    }
+
+    fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StorageError> {
+        self.with_write(|tx| {
+            tx.execute(
+                "INSERT INTO server_meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+
     fn unlinked(&self) -> Result<u64, StorageError> {
         self.with_read(|tx| {
             Ok(tx.query_row(
@@ -1286,6 +1307,19 @@ impl Storage for SqliteStorage {
 
     fn mark_linked(&self, seen: &[(String, i64)]) -> Result<(), StorageError> {
         self.district_mark_linked(seen)
+    }
+
+    fn mark_linked_as_projected(&self, children: &[String]) -> Result<(), StorageError> {
+        self.with_write(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE child_index SET linked_seq = max(linked_seq, projected_seq)
+                  WHERE child_id = ?1 AND projected_seq >= last_seq",
+            )?;
+            for child in children {
+                stmt.execute([child])?;
+            }
+            Ok(())
+        })
     }
 
     fn kept_apart(&self) -> Result<Vec<(String, String)>, StorageError> {
