@@ -304,6 +304,8 @@ pub fn child_profile(
         address: None,
         posyandu: posyandu.to_string(),
         desa: None,
+        birth_weight: None,
+        birth_length: None,
     }
 }
 

@@ -130,6 +130,8 @@ fn assessed(sex: Sex, birth_date: NaiveDate, rows: &[&ImportRow]) -> Vec<RoundMe
             address: None,
             posyandu: String::new(),
             desa: None,
+            birth_weight: None,
+            birth_length: None,
         },
         measurements,
         merged_into: None,

@@ -139,6 +139,8 @@ pub fn seed(storage: &dyn Storage, today: NaiveDate, now_ms: i64) -> Result<Demo
                 address: None,
                 posyandu: posyandu.to_string(),
                 desa: None,
+                birth_weight: None,
+                birth_length: None,
             };
             let id = ChildId::new();
             let mut doc = ChildDocument::create(actor.clone(), id, &profile, now_ms)

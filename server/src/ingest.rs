@@ -80,6 +80,8 @@ pub fn registrations(rows: &[ImportRow]) -> Vec<IncomingRegistration> {
                         .desa
                         .clone()
                         .filter(|d| !r.posyandu.starts_with(d.as_str())),
+                    birth_weight: r.birth_weight,
+                    birth_length: r.birth_length,
                 },
                 measurements: Vec::new(),
                 bare_rows: Vec::new(),

@@ -178,6 +178,8 @@ mod tests {
             address: None,
             posyandu: "353001200205".into(),
             desa: None,
+            birth_weight: None,
+            birth_length: None,
         };
         let mut doc =
             ChildDocument::create(DeviceId::new().actor(), ChildId::new(), &profile, 1).unwrap();

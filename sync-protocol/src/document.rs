@@ -8,7 +8,8 @@
 //! ├─ id: str                 the child's UUID
 //! ├─ profile: map            name, sex (L/P), birth_date (YYYY-MM-DD), mother_name,
 //! │                          nik, no_kk, mother_nik, father_name, rt, rw, address, posyandu,
-//! │                          desa (domicile, when recorded)
+//! │                          desa (domicile, when recorded), birth_weight_g,
+//! │                          birth_length_mm (whole numbers as text)
 //! ├─ measurements: map       <measurement UUID> → map
 //! │    date (YYYY-MM-DD), weight_g, length_mm, muac_mm, head_mm (uint),
 //! │    position (lying/standing), oedema (bool), posyandu, by, recorded_at (ms),
@@ -463,6 +464,9 @@ impl ChildDocument {
             address: text("address")?,
             posyandu: text("posyandu")?.unwrap_or_default(),
             desa: text("desa")?,
+            birth_weight: whole_number(text("birth_weight_g")?, "birth_weight_g")?.map(Grams),
+            birth_length: whole_number(text("birth_length_mm")?, "birth_length_mm")?
+                .map(Millimetres),
         };
         let mut measurements = Vec::new();
         for item in d.map_range(&self.measurements, ..) {
@@ -537,6 +541,17 @@ fn read_str(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<String>, 
             }),
         },
     }
+}
+
+/// A whole number kept as text in the profile (`None` stays `None`).
+fn whole_number(text: Option<String>, field: &str) -> Result<Option<u32>, DocumentError> {
+    text.map(|t| {
+        t.trim().parse::<u32>().map_err(|_| DocumentError::Invalid {
+            field: field.into(),
+            reason: format!("`{t}` is not a whole number"),
+        })
+    })
+    .transpose()
 }
 
 fn parse_date(field: &str, s: &str) -> Result<NaiveDate, DocumentError> {
@@ -676,6 +691,8 @@ mod tests {
             address: Some("Dusun Krajan".into()),
             posyandu: "353001200205".into(),
             desa: None,
+            birth_weight: None,
+            birth_length: None,
         }
     }
 

@@ -117,11 +117,16 @@ pub enum ProfileField {
     /// The child's domicile desa (10 digits) when it differs from the
     /// posyandu's, e.g. a child registered while visiting grandparents.
     Desa,
+    /// Birth weight in grams, from the KIA book or recalled (text of a
+    /// whole number).
+    BirthWeight,
+    /// Birth length in millimetres (text of a whole number).
+    BirthLength,
 }
 
 impl ProfileField {
     /// Every field, in display order.
-    pub const ALL: [ProfileField; 13] = [
+    pub const ALL: [ProfileField; 15] = [
         ProfileField::Name,
         ProfileField::Sex,
         ProfileField::BirthDate,
@@ -135,6 +140,8 @@ impl ProfileField {
         ProfileField::Address,
         ProfileField::Posyandu,
         ProfileField::Desa,
+        ProfileField::BirthWeight,
+        ProfileField::BirthLength,
     ];
 
     /// The key in the document's `profile` map.
@@ -153,6 +160,8 @@ impl ProfileField {
             ProfileField::Address => "address",
             ProfileField::Posyandu => "posyandu",
             ProfileField::Desa => "desa",
+            ProfileField::BirthWeight => "birth_weight_g",
+            ProfileField::BirthLength => "birth_length_mm",
         }
     }
 }
@@ -176,6 +185,8 @@ pub struct Profile {
     pub posyandu: String,
     /// The domicile desa (10 digits) as recorded, when known.
     pub desa: Option<String>,
+    pub birth_weight: Option<Grams>,
+    pub birth_length: Option<Millimetres>,
 }
 
 impl Profile {
@@ -195,6 +206,8 @@ impl Profile {
             ProfileField::Address => self.address.clone(),
             ProfileField::Posyandu => Some(self.posyandu.clone()),
             ProfileField::Desa => self.desa.clone(),
+            ProfileField::BirthWeight => self.birth_weight.map(|g| g.0.to_string()),
+            ProfileField::BirthLength => self.birth_length.map(|l| l.0.to_string()),
         }
     }
 }

@@ -31,6 +31,8 @@ fn document() -> ChildDocument {
         address: None,
         posyandu: "353001200205".into(),
         desa: None,
+        birth_weight: None,
+        birth_length: None,
     };
     let mut doc =
         ChildDocument::create(DeviceId::new().actor(), ChildId::new(), &profile, 1).expect("doc");

@@ -167,8 +167,16 @@ fn verval_figures_match_the_hand_count() {
     let headers = reader.headers().expect("headers").clone();
     assert!(headers.iter().any(|h| h == "Pukesmas"), "{headers:?}");
     assert!(headers.iter().any(|h| h == "Tanggal Pengukuran"));
-    let rows = reader.records().count();
-    assert_eq!(rows, 5, "A, B, D, F, G");
+    let bb_lahir = headers
+        .iter()
+        .position(|h| h == "BB Lahir")
+        .expect("a BB Lahir column");
+    let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
+    assert_eq!(records.len(), 5, "A, B, D, F, G");
+    assert!(
+        records.iter().all(|r| r.get(bb_lahir) == Some("3.1")),
+        "birth weight carried from the import to the export"
+    );
 
     // The same report from the API, for the district only.
     let district = server.enrol("district", "3530");

@@ -28,6 +28,8 @@ fn profile(name: &str) -> Profile {
         address: None,
         posyandu: POSYANDU.into(),
         desa: None,
+        birth_weight: None,
+        birth_length: None,
     }
 }
 

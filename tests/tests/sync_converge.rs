@@ -67,6 +67,8 @@ fn profile(rng: &mut StdRng, n: usize) -> Profile {
         address: None,
         posyandu: POSYANDU.into(),
         desa: None,
+        birth_weight: None,
+        birth_length: None,
     }
 }
 

@@ -259,6 +259,14 @@ fn apply(profile: &mut Profile, edits: &[(ProfileField, Option<String>)]) {
             ProfileField::Address => profile.address = v,
             ProfileField::Posyandu => profile.posyandu = v.unwrap_or_default(),
             ProfileField::Desa => profile.desa = v,
+            ProfileField::BirthWeight => {
+                profile.birth_weight = v.and_then(|t| t.parse().ok()).map(sync_protocol::Grams)
+            }
+            ProfileField::BirthLength => {
+                profile.birth_length = v
+                    .and_then(|t| t.parse().ok())
+                    .map(sync_protocol::Millimetres)
+            }
         }
     }
 }
@@ -374,6 +382,8 @@ pub fn add(args: &ChildAddArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::R
         address: None,
         posyandu: device.posyandu.clone(),
         desa: None,
+        birth_weight: None,
+        birth_length: None,
     };
     apply(&mut profile, &edits);
     if !args.new {

@@ -359,6 +359,8 @@ pub struct RegisterChild {
     pub child: crate::verval::RoundChild,
     pub raw: Vec<RawMeasurement>,
     pub no_kk: Option<String>,
+    pub birth_weight_g: Option<i64>,
+    pub birth_length_mm: Option<i64>,
 }
 
 /// A measurement's values as entered.

@@ -242,6 +242,12 @@ CREATE TABLE review (
 );
 CREATE INDEX review_open ON review (priority DESC, score DESC) WHERE status = 'open';
 "#,
+    r#"
+-- Birth weight and length (migration 4), for the e-PPGBM columns.
+ALTER TABLE children ADD COLUMN birth_weight_g INTEGER;
+ALTER TABLE children ADD COLUMN birth_length_mm INTEGER;
+UPDATE child_index SET projected_seq = 0;
+"#,
 ];
 
 /// Rebuild a child's saved document once this many changes came after it.

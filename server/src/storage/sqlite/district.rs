@@ -551,7 +551,8 @@ impl SqliteStorage {
                         c.rw, c.posyandu, c.no_kk,
                         (SELECT count(*) FROM children d WHERE d.merged_into = c.id),
                         m.id, m.date, m.round, m.posyandu, m.haz, m.waz, m.whz, m.implausible,
-                        m.length_mm, m.void_reason, m.weight_g, m.position, m.muac_mm
+                        m.length_mm, m.void_reason, m.weight_g, m.position, m.muac_mm,
+                        c.birth_weight_g, c.birth_length_mm
                    FROM children c
                    LEFT JOIN measurements m ON m.child_id = c.id
                   WHERE c.merged_into IS NULL AND {}
@@ -583,6 +584,8 @@ impl SqliteStorage {
                         },
                         raw: Vec::new(),
                         no_kk: r.get(10)?,
+                        birth_weight_g: r.get(25)?,
+                        birth_length_mm: r.get(26)?,
                     });
                 }
                 let Some(m_id) = r.get::<_, Option<String>>(12)? else {
