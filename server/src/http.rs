@@ -449,20 +449,6 @@ struct ChildQuery {
     reveal: bool,
 }
 
-/// Masks an identity number: region (6 digits) and the last 2 stay visible.
-fn mask_number(n: &str) -> String {
-    n.chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < 6 || i + 2 >= n.chars().count() {
-                c
-            } else {
-                '•'
-            }
-        })
-        .collect()
-}
-
 async fn child(
     State(state): State<AppState>,
     Caller(who): Caller,
@@ -498,7 +484,7 @@ async fn child(
                     .into_iter()
                     .flatten()
                 {
-                    *n = mask_number(n);
+                    *n = crate::verval::mask_nik(n);
                 }
                 if d.address.is_some() {
                     d.address = Some("(masked)".into());
