@@ -116,6 +116,26 @@ fn verval_figures_match_the_hand_count() {
     assert_eq!(names, ["Adi Saputra", "Bunga Lestari"]);
     assert_eq!(list[0]["nik"], "3530********0001");
 
+    // E was stunted in February and not seen in August: named, to be found.
+    let missing: Vec<&str> = report["not_remeasured_list"]
+        .as_array()
+        .expect("not re-measured list")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(missing, ["Endah Sari"]);
+    let table = server
+        .cmd()
+        .args(["verval", "--round", "2024-08", "--previous", "2024-02"])
+        .output()
+        .expect("run");
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("Stunted in 2024-02, not measured in 2024-08 (1)")
+            && table.contains("Endah Sari"),
+        "{table}"
+    );
+
     // CSV and xlsx land as files; the list CSV too.
     let csv = dir.path().join("verval.csv");
     let list_csv = dir.path().join("stunted.csv");

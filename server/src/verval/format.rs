@@ -204,6 +204,44 @@ pub fn write_table(report: &VervalReport, out: &mut dyn Write) -> Result<(), Ver
         })
         .collect();
     aligned(out, &header, &rows, &[0, 1, 2, 5, 6, 7, 8, 11, 12, 13])?;
+    if let Some(previous) = &report.previous {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Stunted in {previous}, not measured in {} ({}): last seen",
+            report.round,
+            report.not_remeasured_list.len()
+        )?;
+        let header = [
+            "posyandu", "name", "sex", "born", "NIK", "mother", "address", "RT/RW", "date", "HAZ",
+        ];
+        let rows: Vec<Vec<String>> = report
+            .not_remeasured_list
+            .iter()
+            .map(|c| {
+                vec![
+                    match &c.posyandu_name {
+                        Some(name) => format!("{} {name}", c.posyandu),
+                        None => c.posyandu.clone(),
+                    },
+                    c.name.clone(),
+                    c.sex.clone(),
+                    c.birth_date.to_string(),
+                    c.nik.clone().unwrap_or_default(),
+                    c.mother_name.clone(),
+                    c.address.clone().unwrap_or_default(),
+                    format!(
+                        "{}/{}",
+                        c.rt.as_deref().unwrap_or("-"),
+                        c.rw.as_deref().unwrap_or("-")
+                    ),
+                    c.date.to_string(),
+                    format!("{:.2}", c.haz),
+                ]
+            })
+            .collect();
+        aligned(out, &header, &rows, &[0, 1, 2, 4, 5, 6, 7])?;
+    }
     Ok(())
 }
 

@@ -320,6 +320,10 @@ pub struct VervalReport {
     /// Kabupaten, kecamatan, desa, posyandu — the levels at or below the area filter.
     pub levels: Vec<LevelTable>,
     pub stunted_list: Vec<StuntedChild>,
+    /// With a previous round: the children stunted then and not measured
+    /// in this round, with their previous measurement (where to look).
+    #[serde(default)]
+    pub not_remeasured_list: Vec<StuntedChild>,
     /// The whole selection against the previous round.
     pub transitions: Option<Transitions>,
 }
@@ -539,6 +543,7 @@ pub fn compute(
         total: Tally::default(),
     };
     let mut list = Vec::new();
+    let mut missing = Vec::new();
 
     for child in children {
         check_posyandu(&child.id, &child.posyandu)?;
@@ -624,38 +629,26 @@ pub fn compute(
         }
 
         if let Some(a) = &now
-            && let Some(tbu) = a.tbu.filter(TbuCategory::is_alarm)
-            && let Some(haz) = a.m.haz
-            && a.m.posyandu.starts_with(filter)
+            && let Some(entry) = listed(child, a, filter, nik, names)
         {
-            let days = growth::age_in_days(child.birth_date, a.m.date);
             list.push(StuntedChild {
-                id: child.id.clone(),
-                name: child.name.clone(),
-                sex: child.sex.clone(),
-                birth_date: child.birth_date,
-                age_months: growth::age_months(days).floor() as i64,
-                nik: child.nik.as_deref().map(|n| match nik {
-                    NikDisplay::Masked => mask_nik(n),
-                    NikDisplay::Revealed => n.to_owned(),
-                }),
-                mother_name: child.mother_name.clone(),
-                address: child.address.clone(),
-                rt: child.rt.clone(),
-                rw: child.rw.clone(),
-                posyandu: a.m.posyandu.clone(),
-                posyandu_name: names(&a.m.posyandu),
-                measurement_id: a.m.id.clone(),
-                date: a.m.date,
-                haz: f64::from(round_centi(haz)) / 100.0,
-                category: tbu.label_id().to_lowercase(),
                 status,
                 moved,
+                ..entry
             });
+        }
+        // Stunted last round, not measured in this one: the puskesmas
+        // needs their names to find them.
+        if now.is_none()
+            && let Some(p) = &then
+            && let Some(entry) = listed(child, p, filter, nik, names)
+        {
+            missing.push(entry);
         }
     }
 
     list.sort_by(|a, b| (&a.posyandu, &a.name, &a.id).cmp(&(&b.posyandu, &b.name, &b.id)));
+    missing.sort_by(|a, b| (&a.posyandu, &a.name, &a.id).cmp(&(&b.posyandu, &b.name, &b.id)));
     let with_previous = before.is_some();
     let tables = levels
         .iter()
@@ -684,6 +677,47 @@ pub fn compute(
         total,
         levels: tables,
         stunted_list: list,
+        not_remeasured_list: missing,
+    })
+}
+
+/// A child's line in a by-name list, from a stunted measurement in the
+/// area `filter` (`None` when the measurement is not stunted or outside).
+fn listed(
+    child: &RoundChild,
+    a: &Assessed<'_>,
+    filter: &str,
+    nik: NikDisplay,
+    names: &dyn Fn(&str) -> Option<String>,
+) -> Option<StuntedChild> {
+    let tbu = a.tbu.filter(TbuCategory::is_alarm)?;
+    let haz = a.m.haz?;
+    if !a.m.posyandu.starts_with(filter) {
+        return None;
+    }
+    let days = growth::age_in_days(child.birth_date, a.m.date);
+    Some(StuntedChild {
+        id: child.id.clone(),
+        name: child.name.clone(),
+        sex: child.sex.clone(),
+        birth_date: child.birth_date,
+        age_months: growth::age_months(days).floor() as i64,
+        nik: child.nik.as_deref().map(|n| match nik {
+            NikDisplay::Masked => mask_nik(n),
+            NikDisplay::Revealed => n.to_owned(),
+        }),
+        mother_name: child.mother_name.clone(),
+        address: child.address.clone(),
+        rt: child.rt.clone(),
+        rw: child.rw.clone(),
+        posyandu: a.m.posyandu.clone(),
+        posyandu_name: names(&a.m.posyandu),
+        measurement_id: a.m.id.clone(),
+        date: a.m.date,
+        haz: f64::from(round_centi(haz)) / 100.0,
+        category: tbu.label_id().to_lowercase(),
+        status: None,
+        moved: false,
     })
 }
 
