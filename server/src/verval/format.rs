@@ -174,12 +174,8 @@ pub fn write_table(report: &VervalReport, out: &mut dyn Write) -> Result<(), Ver
         .stunted_list
         .iter()
         .map(|c| {
-            let posyandu = match &c.posyandu_name {
-                Some(name) => format!("{} {name}", c.posyandu),
-                None => c.posyandu.clone(),
-            };
             let mut cells = vec![
-                posyandu,
+                posyandu_cell(c),
                 c.name.clone(),
                 c.sex.clone(),
                 c.birth_date.to_string(),
@@ -187,11 +183,7 @@ pub fn write_table(report: &VervalReport, out: &mut dyn Write) -> Result<(), Ver
                 c.nik.clone().unwrap_or_default(),
                 c.mother_name.clone(),
                 c.address.clone().unwrap_or_default(),
-                format!(
-                    "{}/{}",
-                    c.rt.as_deref().unwrap_or("-"),
-                    c.rw.as_deref().unwrap_or("-")
-                ),
+                rt_rw(c),
                 c.date.to_string(),
                 format!("{:.2}", c.haz),
                 c.category.clone(),
@@ -220,21 +212,14 @@ pub fn write_table(report: &VervalReport, out: &mut dyn Write) -> Result<(), Ver
             .iter()
             .map(|c| {
                 vec![
-                    match &c.posyandu_name {
-                        Some(name) => format!("{} {name}", c.posyandu),
-                        None => c.posyandu.clone(),
-                    },
+                    posyandu_cell(c),
                     c.name.clone(),
                     c.sex.clone(),
                     c.birth_date.to_string(),
                     c.nik.clone().unwrap_or_default(),
                     c.mother_name.clone(),
                     c.address.clone().unwrap_or_default(),
-                    format!(
-                        "{}/{}",
-                        c.rt.as_deref().unwrap_or("-"),
-                        c.rw.as_deref().unwrap_or("-")
-                    ),
+                    rt_rw(c),
                     c.date.to_string(),
                     format!("{:.2}", c.haz),
                 ]
@@ -243,6 +228,23 @@ pub fn write_table(report: &VervalReport, out: &mut dyn Write) -> Result<(), Ver
         aligned(out, &header, &rows, &[0, 1, 2, 4, 5, 6, 7])?;
     }
     Ok(())
+}
+
+/// A list's posyandu cell: code and name when known.
+fn posyandu_cell(c: &StuntedChild) -> String {
+    match &c.posyandu_name {
+        Some(name) => format!("{} {name}", c.posyandu),
+        None => c.posyandu.clone(),
+    }
+}
+
+/// A list's `RT/RW` cell.
+fn rt_rw(c: &StuntedChild) -> String {
+    format!(
+        "{}/{}",
+        c.rt.as_deref().unwrap_or("-"),
+        c.rw.as_deref().unwrap_or("-")
+    )
 }
 
 /// The CSV header of [`write_csv`].
