@@ -75,27 +75,6 @@ pub struct Args {
 /// Kecamatan in the dev set: each copy shifts kecamatan codes by this much.
 const KEC_PER_COPY: usize = 2;
 
-/// The repository root (this crate's parent folder).
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
-/// The `tumbuh-server` binary built next to this one.
-fn server_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find the path of this benchmark binary")?;
-    let bin = exe.with_file_name(format!("tumbuh-server{}", std::env::consts::EXE_SUFFIX));
-    if !bin.is_file() {
-        bail!(
-            "the `tumbuh-server` binary is missing at {}: build it in the same target dir and profile first, \
-             e.g. `cargo build --release -p tumbuh-server -p tumbuh-bench` (with the same CARGO_TARGET_DIR)",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
-
 /// A 16-digit value that is a placeholder rather than a number (kept as is).
 fn looks_dummy(s: &str) -> bool {
     let b = s.as_bytes();
@@ -535,10 +514,10 @@ pub fn run(args: &Args, dir: Option<&Path>) -> anyhow::Result<()> {
     let input = if args.input.is_absolute() {
         args.input.clone()
     } else {
-        repo_root().join(&args.input)
+        crate::sys::repo_root().join(&args.input)
     };
     let input = input.canonicalize().unwrap_or(input);
-    let server = server_binary()?;
+    let server = crate::sys::server_binary()?;
     let scratch = sys::scratch_dir(dir, "tumbuh-bench-link-")?;
     let scaled_csv = scratch.path().join("measurements.csv");
     let clusters_csv = scratch.path().join("clusters.csv");

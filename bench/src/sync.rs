@@ -11,7 +11,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
@@ -1559,20 +1559,6 @@ fn concurrent(
 // ---------------------------------------------------------------------------
 // Figure 7: the real server binary's memory.
 
-/// The `tumbuh-server` binary built next to this one.
-fn server_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find the path of this benchmark binary")?;
-    let bin = exe.with_file_name(format!("tumbuh-server{}", std::env::consts::EXE_SUFFIX));
-    if !bin.is_file() {
-        bail!(
-            "the `tumbuh-server` binary is missing at {}: build it in the same target dir and profile first, \
-             e.g. `cargo build --release -p tumbuh-server -p tumbuh-bench` (with the same CARGO_TARGET_DIR)",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
-
 /// A `tumbuh-server serve` child process, stopped (SIGTERM, then SIGKILL) when dropped.
 struct ServerProcess {
     child: std::process::Child,
@@ -1668,7 +1654,7 @@ fn mib(kib: u64) -> String {
 fn memory(args: &Args, dir: Option<&Path>, seed: u64, out: &mut SyncResult) -> anyhow::Result<()> {
     let posyandus = args.memory_posyandus.max(1);
     ensure!(posyandus <= 99, "--memory-posyandus must be at most 99");
-    let bin = server_binary()?;
+    let bin = crate::sys::server_binary()?;
     println!(
         "== sync figure 7: memory of the `tumbuh-server` binary with {} children stored ==",
         thousands(args.memory_children as f64)

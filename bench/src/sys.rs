@@ -83,18 +83,36 @@ pub fn fs_type(path: &Path) -> String {
         .map_or_else(|| "?".to_string(), |(_, fs)| fs)
 }
 
-/// The `tumbuh` binary built next to this one (same target dir and profile).
-pub fn tumbuh_binary() -> anyhow::Result<PathBuf> {
+/// A binary of this workspace built next to this one (same target dir and
+/// profile); `package` is what to build it with if it is missing.
+fn sibling_binary(name: &str, package: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find the path of this benchmark binary")?;
-    let tumbuh = exe.with_file_name(format!("tumbuh{}", std::env::consts::EXE_SUFFIX));
-    if !tumbuh.is_file() {
+    let bin = exe.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
         bail!(
-            "the `tumbuh` binary is missing at {}: build it in the same target dir and profile first, \
-             e.g. `cargo build --release -p field-client -p tumbuh-bench` (with the same CARGO_TARGET_DIR)",
-            tumbuh.display()
+            "the `{name}` binary is missing at {}: build it in the same target dir and profile first, \
+             e.g. `cargo build --release -p {package} -p tumbuh-bench` (with the same CARGO_TARGET_DIR)",
+            bin.display()
         );
     }
-    Ok(tumbuh)
+    Ok(bin)
+}
+
+/// The `tumbuh` binary built next to this one (same target dir and profile).
+pub fn tumbuh_binary() -> anyhow::Result<PathBuf> {
+    sibling_binary("tumbuh", "field-client")
+}
+
+/// The `tumbuh-server` binary built next to this one.
+pub fn server_binary() -> anyhow::Result<PathBuf> {
+    sibling_binary("tumbuh-server", "tumbuh-server")
+}
+
+/// The repository root (this crate's parent folder).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// A `tumbuh` command with a clean environment for benchmarking (no debug

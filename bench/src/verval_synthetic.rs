@@ -54,13 +54,6 @@ pub struct Args {
     round: String,
 }
 
-/// The repository root (this crate's parent folder).
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
 /// Reads a CSV into maps of column → value.
 fn read_csv(path: &Path) -> anyhow::Result<Vec<HashMap<String, String>>> {
     let mut reader =
@@ -239,7 +232,7 @@ pub fn run(args: &Args, dir: Option<&Path>) -> anyhow::Result<()> {
     let data = args
         .data
         .clone()
-        .unwrap_or_else(|| repo_root().join("../shared/synthetic"));
+        .unwrap_or_else(|| crate::sys::repo_root().join("../shared/synthetic"));
     let measurements_csv = data.join("measurements.csv");
     if !measurements_csv.is_file() {
         bail!(
