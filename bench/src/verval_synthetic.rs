@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use chrono::NaiveDate;
-use sync_protocol::{Child, ChildId, Measurement, MeasurementInput, Profile, Sex, assess_child};
+use sync_protocol::{Child, ChildId, Measurement, Profile, Sex, assess_child};
 use tumbuh_server::Storage as _;
 use tumbuh_server::import::ImportRow;
 use tumbuh_server::storage::IncomingRegistration;
@@ -85,21 +85,9 @@ fn assessed(sex: Sex, birth_date: NaiveDate, rows: &[&ImportRow]) -> Vec<RoundMe
     let mut measurements: Vec<Measurement> = rows
         .iter()
         .filter_map(|r| {
-            let m = r.measurement.as_ref()?;
             Some(Measurement {
                 id: tumbuh_server::ingest::measurement_id(&r.external_id),
-                input: MeasurementInput {
-                    date: m.date,
-                    weight: m.weight,
-                    length: m.length,
-                    position: m.position,
-                    muac: m.muac,
-                    head: None,
-                    oedema: false,
-                    posyandu: r.posyandu.clone(),
-                    by: r.kader.clone().unwrap_or_default(),
-                    round: r.round.clone(),
-                },
+                input: tumbuh_server::ingest::measurement_input(r)?,
                 recorded_at_ms: 0,
                 void: None,
                 merged_from: None,

@@ -89,25 +89,32 @@ pub fn registrations(rows: &[ImportRow]) -> Vec<IncomingRegistration> {
             out.len() - 1
         });
         let reg = &mut out[i];
-        match &r.measurement {
-            Some(m) => reg.measurements.push(IncomingMeasurement {
+        match measurement_input(r) {
+            Some(input) => reg.measurements.push(IncomingMeasurement {
                 external_id: r.external_id.clone(),
                 id: measurement_id(&r.external_id),
-                input: MeasurementInput {
-                    date: m.date,
-                    weight: m.weight,
-                    length: m.length,
-                    position: m.position,
-                    muac: m.muac,
-                    head: None,
-                    oedema: false,
-                    posyandu: r.posyandu.clone(),
-                    by: r.kader.clone().unwrap_or_else(|| IMPORT_BY.to_owned()),
-                    round: r.round.clone(),
-                },
+                input,
             }),
             None => reg.bare_rows.push(r.external_id.clone()),
         }
     }
     out
+}
+
+/// The measurement an imported row records, as the document stores it
+/// (`None` for a registration-only row).
+pub fn measurement_input(r: &ImportRow) -> Option<MeasurementInput> {
+    let m = r.measurement.as_ref()?;
+    Some(MeasurementInput {
+        date: m.date,
+        weight: m.weight,
+        length: m.length,
+        position: m.position,
+        muac: m.muac,
+        head: None,
+        oedema: false,
+        posyandu: r.posyandu.clone(),
+        by: r.kader.clone().unwrap_or_else(|| IMPORT_BY.to_owned()),
+        round: r.round.clone(),
+    })
 }
