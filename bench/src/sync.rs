@@ -1746,7 +1746,7 @@ fn memory(args: &Args, dir: Option<&Path>, seed: u64, out: &mut SyncResult) -> a
         .map_err(|_| anyhow::anyhow!("the generator thread panicked"))?;
     let fill_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    while storage.project_pending(256)? > 0 {}
+    storage.project_all()?;
     let project_s = t.elapsed().as_secs_f64();
     let stats = storage.stats()?;
     drop(storage);

@@ -87,9 +87,8 @@ pub fn run_with(
 ) -> Result<DedupReport, StorageError> {
     let started = Instant::now();
     let caught_up = storage.catch_up_merges(now_ms)?;
-    if caught_up > 0 {
-        while storage.project_pending(512)? > 0 {}
-    }
+    // The run reads the projection: it must include every change so far.
+    storage.project_all()?;
     let inputs = storage.link_inputs()?;
     let mut report = DedupReport {
         caught_up,
@@ -279,7 +278,7 @@ pub fn run_with(
     // The merges just made changed both sides; that is this run's own
     // doing, not news for the next run.
     if !touched.is_empty() {
-        while storage.project_pending(512)? > 0 {}
+        storage.project_all()?;
         storage.mark_linked_as_projected(&touched)?;
     }
     report.took = started.elapsed();

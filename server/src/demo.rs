@@ -212,7 +212,7 @@ pub fn seed(storage: &dyn Storage, today: NaiveDate, now_ms: i64) -> Result<Demo
         now_ms,
     )?;
     tokens.push(("district".into(), district.to_string(), token));
-    while storage.project_pending(256)? > 0 {}
+    storage.project_all()?;
     Ok(Demo {
         children,
         measurements,

@@ -149,7 +149,7 @@ pub fn import(
         return Ok(());
     }
     let outcome = storage.import(ADMIN_CLI, &file_name, &registrations, now_ms)?;
-    while storage.project_pending(512)? > 0 {}
+    storage.project_all()?;
     let dedup = if args.no_dedup {
         None
     } else {
@@ -160,7 +160,6 @@ pub fn import(
             now_ms,
         )?)
     };
-    while storage.project_pending(512)? > 0 {}
     if json {
         return crate::print_json(&serde_json::json!({
             "rows": parsed.total_rows, "rejected": rejected, "stored": outcome, "dedup": dedup,
@@ -186,7 +185,6 @@ pub fn import(
 }
 
 pub fn run_dedup(storage: &dyn Storage, full: bool, json: bool, now_ms: i64) -> anyhow::Result<()> {
-    while storage.project_pending(512)? > 0 {}
     let report = dedup::run_with(
         storage,
         ADMIN_CLI,
@@ -194,7 +192,6 @@ pub fn run_dedup(storage: &dyn Storage, full: bool, json: bool, now_ms: i64) -> 
         full,
         now_ms,
     )?;
-    while storage.project_pending(512)? > 0 {}
     if json {
         return crate::print_json(&report);
     }
@@ -235,7 +232,7 @@ pub fn merge(
         },
         now_ms,
     )?;
-    while storage.project_pending(512)? > 0 {}
+    storage.project_all()?;
     if json {
         return crate::print_json(&m);
     }
@@ -245,7 +242,7 @@ pub fn merge(
 
 pub fn unmerge(storage: &dyn Storage, id: i64, json: bool, now_ms: i64) -> anyhow::Result<()> {
     let m = storage.unmerge(id, ADMIN_CLI, now_ms)?;
-    while storage.project_pending(512)? > 0 {}
+    storage.project_all()?;
     if json {
         return crate::print_json(&m);
     }
@@ -346,7 +343,7 @@ pub fn review_command(
         }
         ReviewCommand::Accept { id, survivor } => {
             let (item, merge) = review::accept(storage, *id, *survivor, ADMIN_CLI, now_ms)?;
-            while storage.project_pending(512)? > 0 {}
+            storage.project_all()?;
             if json {
                 return crate::print_json(&serde_json::json!({ "review": item, "merge": merge }));
             }
@@ -458,7 +455,7 @@ pub fn verval(
     use tumbuh_server::verval;
     let names = area_names(args.areas.as_ref())?;
     let lookup = |code: &str| names.as_ref().and_then(|n| n.name(code).map(str::to_owned));
-    while storage.project_pending(512)? > 0 {}
+    storage.project_all()?;
     // Children registered outside the area may be measured in it: read the
     // whole register and let the report attribute by where they were measured.
     let register = storage.register(&sync_protocol::Scope::All)?;
@@ -560,7 +557,7 @@ pub fn export(
         .as_deref()
         .map(verval::Round::parse)
         .transpose()?;
-    while storage.project_pending(512)? > 0 {}
+    storage.project_all()?;
     let register = storage.register(&scope_of(args.area.as_deref())?)?;
     let rows = export::rows_from_register(&register, round, &lookup)?;
     let xlsx = args

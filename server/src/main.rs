@@ -416,7 +416,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             write_atomically(reply, &done.reply)?;
             // Bring the projection up to date before returning: the command
             // runs without the server's worker.
-            while storage.project_pending(256)? > 0 {}
+            storage.project_all()?;
             let stored = done
                 .response
                 .acks

@@ -457,6 +457,12 @@ pub trait Storage: Send + Sync + 'static {
     /// Brings the projection of up to `limit` children up to date; returns
     /// how many it projected.
     fn project_pending(&self, limit: usize) -> Result<usize, StorageError>;
+    /// Brings the whole projection up to date, for commands that run
+    /// without the server's projection worker.
+    fn project_all(&self) -> Result<(), StorageError> {
+        while self.project_pending(512)? > 0 {}
+        Ok(())
+    }
     /// Counts.
     fn stats(&self) -> Result<Stats, StorageError>;
 
