@@ -20,7 +20,7 @@ use linkage::{Increment, LinkConfig, Weights};
 use serde::Serialize;
 use sync_protocol::ChildId;
 
-use crate::storage::{MergeDecision, NewReview, Storage, StorageError};
+use crate::storage::{MergeDecision, NewReview, Storage, StorageError, pair_key};
 
 /// The key of the stored weights in the server's meta table.
 const WEIGHTS_KEY: &str = "link_weights";
@@ -143,14 +143,7 @@ pub fn run_with(
     let child_of = |row: usize| inputs.child_of_record[row].as_str();
     let changed: HashSet<&str> = inputs.changed.iter().map(|(c, _)| c.as_str()).collect();
     let kept_apart: HashSet<(String, String)> = storage.kept_apart()?.into_iter().collect();
-    let apart = |a: &str, b: &str| {
-        let key = if a <= b {
-            (a.to_owned(), b.to_owned())
-        } else {
-            (b.to_owned(), a.to_owned())
-        };
-        kept_apart.contains(&key)
-    };
+    let apart = |a: &str, b: &str| kept_apart.contains(&pair_key(a, b));
 
     // Children per cluster, with what decides the survivor.
     struct Member {

@@ -436,14 +436,21 @@ fn scope_of(area: Option<&str>) -> anyhow::Result<sync_protocol::Scope> {
     })
 }
 
-/// Writes via a temporary file and a rename: no half-written report.
-fn write_file(
+/// Streams a report into `path` (buffered, via a temporary file and a
+/// rename: no half-written report).
+fn write_stream(
     path: &std::path::Path,
-    write: impl FnOnce(&std::path::Path) -> anyhow::Result<()>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let tmp = path.with_extension("partial");
-    write(&tmp)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    crate::write_via_temp(path, |tmp| {
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(tmp)
+                .with_context(|| format!("cannot write {}", tmp.display()))?,
+        );
+        write(&mut f)?;
+        std::io::Write::flush(&mut f)?;
+        Ok(())
+    })
 }
 
 pub fn verval(
@@ -488,15 +495,7 @@ pub fn verval(
     )?;
     let to_output = |write: &dyn Fn(&mut dyn std::io::Write) -> Result<(), verval::VervalError>| -> anyhow::Result<()> {
         match &args.output {
-            Some(path) => write_file(path, |tmp| {
-                let mut f = std::io::BufWriter::new(
-                    std::fs::File::create(tmp)
-                        .with_context(|| format!("cannot write {}", tmp.display()))?,
-                );
-                write(&mut f)?;
-                std::io::Write::flush(&mut f)?;
-                Ok(())
-            }),
+            Some(path) => write_stream(path, |f| Ok(write(f)?)),
             None => {
                 let mut out = std::io::stdout().lock();
                 write(&mut out)?;
@@ -510,19 +509,14 @@ pub fn verval(
         VervalFormat::Csv => {
             to_output(&|w| verval::write_csv(&report, w))?;
             if let Some(list) = &args.list {
-                write_file(list, |tmp| {
-                    let mut f = std::fs::File::create(tmp)
-                        .with_context(|| format!("cannot write {}", tmp.display()))?;
-                    verval::write_list_csv(&report, &mut f)?;
-                    Ok(())
-                })?;
+                write_stream(list, |f| Ok(verval::write_list_csv(&report, f)?))?;
             }
         }
         VervalFormat::Xlsx => {
             let Some(path) = &args.output else {
                 bail!("--format xlsx needs --output FILE.xlsx");
             };
-            write_file(path, |tmp| Ok(verval::write_xlsx(&report, tmp)?))?;
+            crate::write_via_temp(path, |tmp| Ok(verval::write_xlsx(&report, tmp)?))?;
         }
     }
     if let Some(path) = &args.output {
@@ -564,19 +558,13 @@ pub fn export(
         .output
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
-    write_file(&args.output, |tmp| {
-        if xlsx {
-            export::write_ppgbm_xlsx(&rows, tmp)?;
-        } else {
-            let mut f = std::io::BufWriter::new(
-                std::fs::File::create(tmp)
-                    .with_context(|| format!("cannot write {}", tmp.display()))?,
-            );
-            export::write_ppgbm_csv(&rows, &mut f)?;
-            std::io::Write::flush(&mut f)?;
-        }
-        Ok(())
-    })?;
+    if xlsx {
+        crate::write_via_temp(&args.output, |tmp| {
+            Ok(export::write_ppgbm_xlsx(&rows, tmp)?)
+        })?;
+    } else {
+        write_stream(&args.output, |f| Ok(export::write_ppgbm_csv(&rows, f)?))?;
+    }
     storage.audit(
         now_ms,
         ADMIN_CLI,

@@ -552,6 +552,18 @@ fn pair_in_scope(
     Ok(true)
 }
 
+/// A review pair, if it exists and lies in `scope` (else it answers as absent).
+fn review_in_scope(
+    storage: &dyn crate::Storage,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<crate::storage::ReviewItem>, StorageError> {
+    match storage.review(id)? {
+        Some(item) if pair_in_scope(storage, scope, &item)? => Ok(Some(item)),
+        _ => Ok(None),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct ReviewQuery {
     /// `open` (default), `accepted`, `rejected`, `stale` or `all`.
@@ -622,10 +634,7 @@ async fn review_show(
     let storage = state.storage.clone();
     let scope = who.scope.clone();
     let view = blocking(move || {
-        let Some(item) = storage.review(id)? else {
-            return Ok(None);
-        };
-        if !pair_in_scope(storage.as_ref(), &scope, &item)? {
+        if review_in_scope(storage.as_ref(), &scope, id)?.is_none() {
             return Ok(None);
         }
         crate::review::view(storage.as_ref(), id, q.reveal)
@@ -662,10 +671,7 @@ async fn review_decide(
     let scope = who.scope.clone();
     let by = who.id.to_string();
     let outcome = blocking(move || {
-        let Some(item) = storage.review(id)? else {
-            return Ok(None);
-        };
-        if !pair_in_scope(storage.as_ref(), &scope, &item)? {
+        if review_in_scope(storage.as_ref(), &scope, id)?.is_none() {
             return Ok(None);
         }
         let now = now_ms();

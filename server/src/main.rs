@@ -536,10 +536,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// Writes a file via a temporary file and rename, so a crash never leaves
 /// half a file under the final name.
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_via_temp(path, |tmp| {
+        std::fs::write(tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))
+    })
+}
+
+/// Lets `write` fill a temporary file beside `path`, then renames it into
+/// place: `path` is either complete or untouched.
+fn write_via_temp(
+    path: &std::path::Path,
+    write: impl FnOnce(&std::path::Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    write(&tmp)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn serve(

@@ -5,7 +5,9 @@
 use serde::Serialize;
 use sync_protocol::ChildId;
 
-use crate::storage::{ChildDetail, MergeRecord, ReviewItem, Storage, StorageError};
+use crate::storage::{
+    ChildDetail, MergeRecord, ReviewItem, Storage, StorageError, stored_child_id,
+};
 use crate::verval::mask_nik as mask_number;
 
 /// One identity field of both children.
@@ -112,11 +114,8 @@ pub fn view(
         return Ok(None);
     };
     let load = |s: &str| -> Result<ChildDetail, StorageError> {
-        let id = s
-            .parse::<ChildId>()
-            .map_err(|_| StorageError::Corrupt(format!("bad child id in review: {s}")))?;
         storage
-            .child(id)?
+            .child(stored_child_id(s)?)?
             .ok_or_else(|| StorageError::NoSuchChild(s.to_owned()))
     };
     let (mut a, mut b) = (load(&item.child_a)?, load(&item.child_b)?);
@@ -143,11 +142,10 @@ pub fn accept(
     let item = storage
         .review(id)?
         .ok_or_else(|| StorageError::Refused(format!("no review pair number {id}")))?;
-    let parse = |s: &str| {
-        s.parse::<ChildId>()
-            .map_err(|_| StorageError::Corrupt(format!("bad child id in review: {s}")))
-    };
-    let (a, b) = (parse(&item.child_a)?, parse(&item.child_b)?);
+    let (a, b) = (
+        stored_child_id(&item.child_a)?,
+        stored_child_id(&item.child_b)?,
+    );
     let (keep, drop) = match survivor {
         Some(s) if s == a => (a, b),
         Some(s) if s == b => (b, a),

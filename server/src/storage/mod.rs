@@ -267,6 +267,22 @@ pub enum StorageError {
     Refused(String),
 }
 
+/// A child id read back from a table; a malformed one means damaged data.
+pub fn stored_child_id(text: &str) -> Result<ChildId, StorageError> {
+    text.parse()
+        .map_err(|_| StorageError::Corrupt(format!("bad child id in the database: {text}")))
+}
+
+/// A pair of children in one order, so (a, b) and (b, a) are one key (as
+/// the `review` table stores pairs).
+pub fn pair_key(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (b.to_owned(), a.to_owned())
+    }
+}
+
 /// One registration (identity) an import brings, with its measurements.
 #[derive(Debug, Clone)]
 pub struct IncomingRegistration {

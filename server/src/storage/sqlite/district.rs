@@ -16,7 +16,7 @@ use sync_protocol::{AreaCode, AreaLevel, ChildDocument, ChildId, DocumentChange,
 use super::SqliteStorage;
 use crate::storage::{
     ImportOutcome, IncomingRegistration, LinkInputs, MergeDecision, MergeRecord, NewReview,
-    RawMeasurement, RegisterChild, ReviewItem, StorageError,
+    RawMeasurement, RegisterChild, ReviewItem, StorageError, pair_key, stored_child_id,
 };
 
 /// The `device` column of changes the server made itself.
@@ -56,15 +56,6 @@ fn review_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewItem> {
         decided_at_ms: r.get(8)?,
         decided_by: r.get(9)?,
     })
-}
-
-/// A pair in one order, so (a, b) and (b, a) are one key.
-fn ordered(a: &str, b: &str) -> (String, String) {
-    if a <= b {
-        (a.to_owned(), b.to_owned())
-    } else {
-        (b.to_owned(), a.to_owned())
-    }
 }
 
 impl SqliteStorage {
@@ -393,12 +384,8 @@ impl SqliteStorage {
                 .collect::<Result<_, _>>()?;
             let mut updated = 0;
             for (dup, survivor) in pending {
-                let parse = |s: &str| {
-                    s.parse::<ChildId>()
-                        .map_err(|_| StorageError::Corrupt(format!("bad child id: {s}")))
-                };
-                let (_, d_child, _) = self.load_child(tx, parse(&dup)?)?;
-                let (mut s_doc, _, s_area) = self.load_child(tx, parse(&survivor)?)?;
+                let (_, d_child, _) = self.load_child(tx, stored_child_id(&dup)?)?;
+                let (mut s_doc, _, s_area) = self.load_child(tx, stored_child_id(&survivor)?)?;
                 let heads = s_doc.heads();
                 let n = s_doc
                     .absorb_measurements(&d_child, now_ms)
@@ -447,11 +434,10 @@ impl SqliteStorage {
                     "merge {merge_id} was already undone"
                 )));
             }
-            let parse = |s: &str| {
-                s.parse::<ChildId>()
-                    .map_err(|_| StorageError::Corrupt(format!("bad child id in merges: {s}")))
-            };
-            let (survivor, duplicate) = (parse(&merge.survivor)?, parse(&merge.duplicate)?);
+            let (survivor, duplicate) = (
+                stored_child_id(&merge.survivor)?,
+                stored_child_id(&merge.duplicate)?,
+            );
             let (mut s_doc, _, s_area) = self.load_child(tx, survivor)?;
             let (mut d_doc, _, d_area) = self.load_child(tx, duplicate)?;
             let s_heads = s_doc.heads();
@@ -481,7 +467,7 @@ impl SqliteStorage {
                 params![merge_id, now_ms, who],
             )?;
             // A person said these are two children: keep them apart.
-            let (a, b) = ordered(&merge.survivor, &merge.duplicate);
+            let (a, b) = pair_key(&merge.survivor, &merge.duplicate);
             tx.execute(
                 "INSERT INTO review (child_a, child_b, score, evidence, priority, created_at, status,
                         decided_at, decided_by)
@@ -740,7 +726,7 @@ impl SqliteStorage {
             let mut added = 0;
             let mut done = HashSet::new();
             for item in items {
-                let (a, b) = ordered(&item.child_a, &item.child_b);
+                let (a, b) = pair_key(&item.child_a, &item.child_b);
                 if a == b || !done.insert((a.clone(), b.clone())) {
                     continue;
                 }
@@ -798,7 +784,7 @@ impl SqliteStorage {
         }
         let merge = match accept {
             Some((survivor, duplicate)) => {
-                let pair = ordered(&survivor.to_string(), &duplicate.to_string());
+                let pair = pair_key(&survivor.to_string(), &duplicate.to_string());
                 if pair != (item.child_a.clone(), item.child_b.clone()) {
                     return Err(StorageError::Refused(format!(
                         "review pair {id} is about {} and {}",
