@@ -163,10 +163,7 @@ pub fn write_table(report: &VervalReport, out: &mut dyn Write) -> Result<(), Ver
         "Stunted children ({}), by posyandu and name",
         report.stunted_list.len()
     )?;
-    let mut header = vec![
-        "posyandu", "name", "sex", "born", "age mo", "NIK", "mother", "address", "RT/RW", "date",
-        "HAZ", "category",
-    ];
+    let mut header = LIST_COLUMNS.to_vec();
     if report.previous.is_some() {
         header.extend(["status", "moved"]);
     }
@@ -174,20 +171,7 @@ pub fn write_table(report: &VervalReport, out: &mut dyn Write) -> Result<(), Ver
         .stunted_list
         .iter()
         .map(|c| {
-            let mut cells = vec![
-                posyandu_cell(c),
-                c.name.clone(),
-                c.sex.clone(),
-                c.birth_date.to_string(),
-                c.age_months.to_string(),
-                c.nik.clone().unwrap_or_default(),
-                c.mother_name.clone(),
-                c.address.clone().unwrap_or_default(),
-                rt_rw(c),
-                c.date.to_string(),
-                format!("{:.2}", c.haz),
-                c.category.clone(),
-            ];
+            let mut cells = list_cells(c);
             if report.previous.is_some() {
                 cells.push(c.status.map(|s| s.code()).unwrap_or_default().to_owned());
                 cells.push(if c.moved { "yes" } else { "" }.to_owned());
@@ -204,47 +188,41 @@ pub fn write_table(report: &VervalReport, out: &mut dyn Write) -> Result<(), Ver
             report.round,
             report.not_remeasured_list.len()
         )?;
-        let header = [
-            "posyandu", "name", "sex", "born", "NIK", "mother", "address", "RT/RW", "date", "HAZ",
-        ];
-        let rows: Vec<Vec<String>> = report
-            .not_remeasured_list
-            .iter()
-            .map(|c| {
-                vec![
-                    posyandu_cell(c),
-                    c.name.clone(),
-                    c.sex.clone(),
-                    c.birth_date.to_string(),
-                    c.nik.clone().unwrap_or_default(),
-                    c.mother_name.clone(),
-                    c.address.clone().unwrap_or_default(),
-                    rt_rw(c),
-                    c.date.to_string(),
-                    format!("{:.2}", c.haz),
-                ]
-            })
-            .collect();
-        aligned(out, &header, &rows, &[0, 1, 2, 4, 5, 6, 7])?;
+        let rows: Vec<Vec<String>> = report.not_remeasured_list.iter().map(list_cells).collect();
+        aligned(out, &LIST_COLUMNS, &rows, &[0, 1, 2, 5, 6, 7, 8, 11])?;
     }
     Ok(())
 }
 
-/// A list's posyandu cell: code and name when known.
-fn posyandu_cell(c: &StuntedChild) -> String {
-    match &c.posyandu_name {
-        Some(name) => format!("{} {name}", c.posyandu),
-        None => c.posyandu.clone(),
-    }
-}
+/// The columns of a by-name list in the terminal table.
+const LIST_COLUMNS: [&str; 12] = [
+    "posyandu", "name", "sex", "born", "age mo", "NIK", "mother", "address", "RT/RW", "date",
+    "HAZ", "category",
+];
 
-/// A list's `RT/RW` cell.
-fn rt_rw(c: &StuntedChild) -> String {
-    format!(
-        "{}/{}",
-        c.rt.as_deref().unwrap_or("-"),
-        c.rw.as_deref().unwrap_or("-")
-    )
+/// A child's cells under [`LIST_COLUMNS`].
+fn list_cells(c: &StuntedChild) -> Vec<String> {
+    vec![
+        match &c.posyandu_name {
+            Some(name) => format!("{} {name}", c.posyandu),
+            None => c.posyandu.clone(),
+        },
+        c.name.clone(),
+        c.sex.clone(),
+        c.birth_date.to_string(),
+        c.age_months.to_string(),
+        c.nik.clone().unwrap_or_default(),
+        c.mother_name.clone(),
+        c.address.clone().unwrap_or_default(),
+        format!(
+            "{}/{}",
+            c.rt.as_deref().unwrap_or("-"),
+            c.rw.as_deref().unwrap_or("-")
+        ),
+        c.date.to_string(),
+        format!("{:.2}", c.haz),
+        c.category.clone(),
+    ]
 }
 
 /// The CSV header of [`write_csv`].
