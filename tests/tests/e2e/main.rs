@@ -1,0 +1,24 @@
+//! The end-to-end tests, in one test binary: each module starts real servers and
+//! real `tumbuh` clients on real SQLite files. One binary instead of one per file
+//! keeps the build small (each would link the whole server) and fast to link.
+
+mod access;
+mod cli;
+mod crash;
+mod district_merge;
+mod district_review;
+mod district_verval;
+mod hostile;
+mod import_cli;
+mod limits;
+mod openapi;
+mod privacy_logs;
+mod role_matrix;
+mod sync_bundle;
+mod sync_converge;
+mod sync_demo;
+mod sync_faults;
+mod sync_interop;
+mod sync_scope;
+mod tls;
+mod zscore_batch;
