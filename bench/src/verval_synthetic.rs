@@ -116,6 +116,7 @@ fn assessed(sex: Sex, birth_date: NaiveDate, rows: &[&ImportRow]) -> Vec<RoundMe
         },
         measurements,
         merged_into: None,
+        verifications: Vec::new(),
     };
     let assessments = assess_child(&child);
     child
@@ -324,13 +325,29 @@ pub fn run(args: &Args, dir: Option<&Path>) -> anyhow::Result<()> {
     // dedup::run projects its own merges before it returns.
     phases.push(("tumbuh: dedup::run", t.elapsed()));
     let t = Instant::now();
-    let register: Vec<RoundChild> = storage
-        .register(&sync_protocol::Scope::All)?
-        .into_iter()
-        .map(|r| r.child)
-        .collect();
+    let full_register = storage.register(&sync_protocol::Scope::All)?;
+    let register: Vec<RoundChild> = full_register.iter().map(|r| r.child.clone()).collect();
     let tumbuh = column(&register, &args.round, &names)?;
     phases.push(("tumbuh: register + verval::compute", t.elapsed()));
+    let t = Instant::now();
+    let work = verval::worklist::worklist(
+        &full_register,
+        &args.round,
+        None,
+        verval::NikDisplay::Masked,
+        &names,
+    )?;
+    phases.push(("tumbuh: reconcile + flags + worklist", t.elapsed()));
+    let round_end = verval::Round::parse(&args.round)?;
+    let (y, m) = round_end.year_month();
+    let today = NaiveDate::from_ymd_opt(y, m, 28).unwrap_or(NaiveDate::MIN);
+    let reconciled_children: Vec<RoundChild> = full_register
+        .iter()
+        .map(|rc| {
+            verval::worklist::reconcile(rc, today).map_or_else(|| rc.child.clone(), |r| r.child)
+        })
+        .collect();
+    let reconciled = column(&reconciled_children, &args.round, &names)?;
     println!(
         "tumbuh: imported {} registrations, {} measurements; dedup linked {} registrations \
          ({} candidate pairs), merged {}, {} pairs to review; register {} children",
@@ -463,27 +480,30 @@ pub fn run(args: &Args, dir: Option<&Path>) -> anyhow::Result<()> {
         truth.children_measured
     );
     println!();
-    println!("| desa | name | rows | tumbuh | perfect (as entered) | perfect(surv) | truth |");
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| desa | name | rows | tumbuh | tumbuh reconciled | perfect (as entered) | perfect(surv) | truth |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     let mut codes = desa_codes;
-    for c in [&rows, &tumbuh, &perfect, &perfect_surv, &truth] {
+    for c in [&rows, &tumbuh, &reconciled, &perfect, &perfect_surv, &truth] {
         codes.extend(c.by_desa.keys().cloned());
     }
     let get = |c: &Column, code: &str| c.by_desa.get(code).copied().unwrap_or(0);
     for code in &codes {
         println!(
-            "| {code} | {} | {} | {} | {} | {} | {} |",
+            "| {code} | {} | {} | {} | {} | {} | {} | {} |",
             names(code).unwrap_or_default(),
             get(&rows, code),
             get(&tumbuh, code),
+            get(&reconciled, code),
             get(&perfect, code),
             get(&perfect_surv, code),
             get(&truth, code)
         );
     }
     println!(
-        "| **total** | | **{}** | **{}** | **{}** | **{}** | **{}** |",
-        rows.total, tumbuh.total, perfect.total, perfect_surv.total, truth.total
+        "| **total** | | **{}** | **{}** | **{}** | **{}** | **{}** | **{}** |",
+        rows.total, tumbuh.total, reconciled.total, perfect.total, perfect_surv.total, truth.total
     );
     println!();
     println!(
@@ -533,6 +553,7 @@ pub fn run(args: &Args, dir: Option<&Path>) -> anyhow::Result<()> {
     for (label, c) in [
         ("rows", &rows),
         ("tumbuh", &tumbuh),
+        ("reconciled", &reconciled),
         ("perfect", &perfect),
         ("perfect(surv)", &perfect_surv),
     ] {
@@ -547,6 +568,50 @@ pub fn run(args: &Args, dir: Option<&Path>) -> anyhow::Result<()> {
             distinct.difference(&truly).count(),
             truly.difference(&distinct).count()
         );
+    }
+    // The worklist against the truth: of the children the reconciled figure
+    // misclassifies (stunted by it and not in truth, or the reverse), how
+    // many the worklist asks to check.
+    let sum = &work.summary;
+    println!();
+    println!(
+        "verification: as recorded {} stunted, reconciled {} (truth {}); birth dates changed {}, \
+         sexes changed {}; flagged {}, worklist {} (may leave {}, may join {})",
+        sum.as_recorded.stunted,
+        sum.reconciled.stunted,
+        truth.total,
+        sum.birth_dates_changed,
+        sum.sexes_changed,
+        sum.flagged,
+        sum.unverified,
+        sum.may_leave,
+        sum.may_join
+    );
+    let listed: BTreeSet<&str> = true_children(&reconciled).into_iter().collect();
+    let wrong: BTreeSet<&str> = listed.symmetric_difference(&truly).copied().collect();
+    let on_worklist: BTreeSet<&str> = work
+        .entries
+        .iter()
+        .filter_map(|e| true_of_measurement.get(&e.measurement_id).copied())
+        .collect();
+    println!(
+        "misclassified by the reconciled figure: {} true children ({} false stunted, {} missed); \
+         on the worklist: {}",
+        wrong.len(),
+        listed.difference(&truly).count(),
+        truly.difference(&listed).count(),
+        wrong.intersection(&on_worklist).count()
+    );
+    let before: BTreeSet<&str> = true_children(&tumbuh).into_iter().collect();
+    let wrong_before: BTreeSet<&str> = before.symmetric_difference(&truly).copied().collect();
+    println!(
+        "misclassified as recorded: {} true children; on the worklist: {}",
+        wrong_before.len(),
+        wrong_before.intersection(&on_worklist).count()
+    );
+    println!("flags (children, resolved or not):");
+    for (code, n) in &sum.flag_counts {
+        println!("  {code:<30} {n}");
     }
     println!();
     println!("time per phase:");

@@ -36,6 +36,9 @@ pub enum Command {
     Search(SearchArgs),
     /// Record a measurement (and show the assessment at once), or void one.
     Measure(MeasureArgs),
+    /// Record a verval check on a child from the worklist: the birth date or
+    /// sex read from a document, a re-measurement, or the record confirmed.
+    Verify(VerifyArgs),
     /// Compute WHO z-scores for a CSV file (batch mode for analysts).
     Zscore(ZscoreArgs),
     /// Sign in to the Tumbuh server with the enrolment token from the district.
@@ -229,6 +232,43 @@ pub struct VoidArgs {
     /// Why it is wrong.
     #[arg(long)]
     pub reason: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("check").required(true).args(["birth_date", "sex", "remeasure", "confirmed"])))]
+pub struct VerifyArgs {
+    /// Child id or a unique prefix of it.
+    pub id: String,
+    /// The birth date as read from the document (needs --source).
+    #[arg(long, value_name = "DATE", requires = "source")]
+    pub birth_date: Option<String>,
+    /// The sex as read from the document, L or P (needs --source).
+    #[arg(long, value_name = "L|P", requires = "source")]
+    pub sex: Option<String>,
+    /// The document: kia (buku KIA), kk (Kartu Keluarga) or akta (akta kelahiran).
+    #[arg(long, value_name = "kia|kk|akta")]
+    pub source: Option<String>,
+    /// The child was measured again for the check (with --weight, --height, --position).
+    #[arg(long, requires = "weight")]
+    pub remeasure: bool,
+    /// The record was checked and is correct as it stands.
+    #[arg(long)]
+    pub confirmed: bool,
+    /// The verval round the check is for, YYYY-MM (default: this month).
+    #[arg(long, value_name = "YYYY-MM")]
+    pub round: Option<String>,
+    /// Re-measurement: date (default: today).
+    #[arg(long, value_name = "DATE", requires = "remeasure")]
+    pub date: Option<String>,
+    /// Re-measurement: weight in kg.
+    #[arg(long, value_name = "KG", requires = "remeasure")]
+    pub weight: Option<f64>,
+    /// Re-measurement: length (lying) or height (standing) in cm.
+    #[arg(long, value_name = "CM", requires_all = ["remeasure", "position"])]
+    pub height: Option<f64>,
+    /// Re-measurement: how the length/height was measured.
+    #[arg(long, value_name = "lying|standing", requires_all = ["remeasure", "height"])]
+    pub position: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -374,11 +374,88 @@ pub enum VervalFormat {
     Xlsx,
 }
 
+/// `verval`: the report, or one of its subcommands.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct VervalCommand {
+    #[command(subcommand)]
+    pub sub: Option<VervalSub>,
+    #[command(flatten)]
+    pub report: VervalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VervalSub {
+    /// The children whose classification a check could change (placeholder
+    /// or disputed birth dates, jumps, shrinking, implausible values, …),
+    /// most consequential first, with the figures as recorded and reconciled.
+    Worklist(WorklistArgs),
+    /// Record a check on the server (it reaches the devices at their next
+    /// sync): a birth date or sex read from a document, or the record
+    /// confirmed as correct. Re-measurements are taken in the field
+    /// (`tumbuh verify --remeasure`).
+    Verify(VerifyArgs),
+}
+
+/// Output formats of `verval worklist`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum WorklistFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct WorklistArgs {
+    /// The round, `YYYY-MM`.
+    #[arg(long)]
+    pub round: String,
+    /// Only children measured in this area (a kabupaten, kecamatan, desa or posyandu code).
+    #[arg(long, value_name = "CODE")]
+    pub area: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: WorklistFormat,
+    /// Write here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Area names (layout `code,level,name,parent_code`).
+    #[arg(long, value_name = "areas.csv")]
+    pub areas: Option<PathBuf>,
+    /// Show NIKs whole (audited); masked otherwise.
+    #[arg(long)]
+    pub reveal_nik: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("check").required(true).args(["birth_date", "sex", "confirmed"])))]
+pub struct VerifyArgs {
+    /// The child (its id, as the worklist shows it).
+    pub child: ChildId,
+    /// The birth date read from a document (needs --source).
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "source")]
+    pub birth_date: Option<chrono::NaiveDate>,
+    /// The sex read from a document, L or P (needs --source).
+    #[arg(long, requires = "source")]
+    pub sex: Option<sync_protocol::Sex>,
+    /// The document: kia (buku KIA), kk (Kartu Keluarga) or akta.
+    #[arg(long)]
+    pub source: Option<sync_protocol::DocumentSource>,
+    /// The record was checked and is correct as it stands.
+    #[arg(long)]
+    pub confirmed: bool,
+    /// The round the check was made for, `YYYY-MM`.
+    #[arg(long)]
+    pub round: Option<String>,
+    /// Who checked (name or role; goes to the audit log).
+    #[arg(long)]
+    pub by: String,
+}
+
 #[derive(Debug, Args)]
 pub struct VervalArgs {
     /// The round, `YYYY-MM` (February and August are the verval months).
-    #[arg(long)]
-    pub round: String,
+    #[arg(long, required = true)]
+    pub round: Option<String>,
     /// Compare with this earlier round: new, still stunted, recovered, not
     /// re-measured, moved.
     #[arg(long, value_name = "YYYY-MM")]
@@ -466,15 +543,17 @@ pub fn verval(
     // Children registered outside the area may be measured in it: read the
     // whole register and let the report attribute by where they were measured.
     let register = storage.register(&sync_protocol::Scope::All)?;
-    let children: Vec<verval::RoundChild> = register.into_iter().map(|r| r.child).collect();
     let display = if args.reveal_nik {
         verval::NikDisplay::Revealed
     } else {
         verval::NikDisplay::Masked
     };
-    let report = verval::compute(
-        &children,
-        &args.round,
+    let Some(round) = args.round.as_deref() else {
+        bail!("--round YYYY-MM is required");
+    };
+    let report = verval::report(
+        &register,
+        round,
         args.previous.as_deref(),
         args.area.as_deref(),
         display,
@@ -487,7 +566,7 @@ pub fn verval(
         args.area.as_deref().unwrap_or("all"),
         &format!(
             "round={} previous={} stunted_listed={} reveal_nik={}",
-            args.round,
+            round,
             args.previous.as_deref().unwrap_or("-"),
             report.stunted_list.len(),
             args.reveal_nik
@@ -534,6 +613,122 @@ pub fn verval(
             path.display()
         );
     }
+    Ok(())
+}
+
+pub fn worklist(
+    storage: &dyn Storage,
+    args: &WorklistArgs,
+    json: bool,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    use tumbuh_server::verval;
+    let names = area_names(args.areas.as_ref())?;
+    let lookup = |code: &str| names.as_ref().and_then(|n| n.name(code).map(str::to_owned));
+    storage.project_all()?;
+    let register = storage.register(&sync_protocol::Scope::All)?;
+    let display = if args.reveal_nik {
+        verval::NikDisplay::Revealed
+    } else {
+        verval::NikDisplay::Masked
+    };
+    let list = verval::worklist::worklist(
+        &register,
+        &args.round,
+        args.area.as_deref(),
+        display,
+        &lookup,
+    )?;
+    storage.audit(
+        now_ms,
+        ADMIN_CLI,
+        "verval.worklist",
+        args.area.as_deref().unwrap_or("all"),
+        &format!(
+            "round={} listed={} reveal_nik={}",
+            args.round,
+            list.entries.len(),
+            args.reveal_nik
+        ),
+    )?;
+    let write = |w: &mut dyn std::io::Write| -> Result<(), verval::VervalError> {
+        match args.format {
+            WorklistFormat::Table => verval::write_worklist_table(&list, w),
+            WorklistFormat::Csv => verval::write_worklist_csv(&list, w),
+            WorklistFormat::Json => {
+                serde_json::to_writer_pretty(&mut *w, &list)?;
+                writeln!(w)?;
+                Ok(())
+            }
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            write_stream(path, |f| Ok(write(f)?))?;
+            let s = &list.summary;
+            if json {
+                return crate::print_json(&serde_json::json!({
+                    "round": list.round, "written": path, "unverified": s.unverified,
+                    "stunted_as_recorded": s.as_recorded.stunted,
+                    "stunted_reconciled": s.reconciled.stunted,
+                }));
+            }
+            eprintln!(
+                "worklist {}: {} children to check (stunted as recorded {}, reconciled {}); written to {}",
+                list.round,
+                s.unverified,
+                s.as_recorded.stunted,
+                s.reconciled.stunted,
+                path.display()
+            );
+        }
+        None => write(&mut std::io::stdout().lock())?,
+    }
+    Ok(())
+}
+
+pub fn verify(
+    storage: &dyn Storage,
+    args: &VerifyArgs,
+    json: bool,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    use sync_protocol::{Check, Verification, VerificationId};
+    if let Some(round) = &args.round {
+        tumbuh_server::verval::Round::parse(round)?;
+    }
+    if args.by.trim().is_empty() {
+        bail!("--by must name who checked");
+    }
+    let check = match (args.birth_date, args.sex, args.source, args.confirmed) {
+        (Some(date), None, Some(source), false) => Check::BirthDate { date, source },
+        (None, Some(sex), Some(source), false) => Check::Sex { sex, source },
+        (None, None, None, true) => Check::Confirmed,
+        _ => bail!(
+            "record one check at a time: --birth-date D --source S, --sex L|P --source S, or --confirmed"
+        ),
+    };
+    let v = Verification {
+        id: VerificationId::new(),
+        check,
+        round: args.round.clone(),
+        by: args.by.trim().to_owned(),
+        recorded_at_ms: now_ms,
+    };
+    storage.verify(args.child, &v, now_ms)?;
+    storage.project_all()?;
+    if json {
+        return crate::print_json(&serde_json::json!({
+            "child": args.child.to_string(), "verification": v.id.to_string(),
+            "check": v.check.kind(), "round": v.round,
+        }));
+    }
+    println!(
+        "recorded check {} ({}) on child {}; devices receive it at their next sync",
+        v.id,
+        v.check.kind(),
+        args.child
+    );
     Ok(())
 }
 

@@ -214,6 +214,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/docs/{id}", get(document))
         .route("/v1/conflicts", get(conflicts))
         .route("/v1/verval", get(verval_report))
+        .route("/v1/verval/worklist", get(verval_worklist))
         .route("/v1/review", get(review_list))
         .route("/v1/review/{id}", get(review_show))
         .route("/v1/review/{id}/accept", post(review_accept))
@@ -723,16 +724,44 @@ struct VervalQuery {
     reveal: bool,
 }
 
-/// The verval report of a round as JSON (district and admin roles; a
-/// district sees its own kabupaten).
-async fn verval_report(
-    State(state): State<AppState>,
-    Caller(who): Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
-    require_district(&who)?;
-    let q: VervalQuery = query(raw)?;
-    let area = match (&q.area, &who.scope) {
+/// Runs a report over the whole register on a blocking thread (children
+/// registered elsewhere may be measured in the area); a report's own errors
+/// (a bad round) are the caller's (400).
+async fn over_register<T: Send + 'static>(
+    state: &AppState,
+    reveal: bool,
+    report: impl FnOnce(
+        &[crate::storage::RegisterChild],
+        crate::verval::NikDisplay,
+    ) -> Result<T, crate::verval::VervalError>
+    + Send
+    + 'static,
+) -> Result<T, ApiError> {
+    let storage = state.storage.clone();
+    tokio::task::spawn_blocking(move || {
+        let register = storage.register(&Scope::All).map_err(ApiError::from)?;
+        let display = if reveal {
+            crate::verval::NikDisplay::Revealed
+        } else {
+            crate::verval::NikDisplay::Masked
+        };
+        report(&register, display)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "worker failed"))?
+}
+
+/// The area a report is for: the one asked for, which must lie in the
+/// caller's scope (403 otherwise); else the caller's own area. A scope of
+/// several areas without `area` takes the first when `first_of_many`, else
+/// asks for one (400).
+fn report_area(
+    asked: Option<&str>,
+    scope: &Scope,
+    first_of_many: bool,
+) -> Result<Option<String>, ApiError> {
+    match (asked, scope) {
         (Some(a), scope) => {
             let code = AreaCode::parse(a)
                 .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("area: {e}")))?;
@@ -742,38 +771,41 @@ async fn verval_report(
                     format!("area {a} is outside your area"),
                 ));
             }
-            Some(code.to_string())
+            Ok(Some(code.to_string()))
         }
-        (None, Scope::Areas(areas)) => areas.first().map(|a| a.to_string()),
-        (None, Scope::All) => None,
-    };
-    let storage = state.storage.clone();
-    let (round, previous, reveal) = (q.round.clone(), q.previous.clone(), q.reveal);
-    let area_for_report = area.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        let children: Vec<_> = storage
-            .register(&Scope::All)
-            .map_err(ApiError::from)?
-            .into_iter()
-            .map(|r| r.child)
-            .collect();
-        let display = if reveal {
-            crate::verval::NikDisplay::Revealed
-        } else {
-            crate::verval::NikDisplay::Masked
-        };
-        crate::verval::compute(
-            &children,
+        (None, Scope::Areas(areas)) if areas.len() == 1 || first_of_many => {
+            Ok(areas.first().map(|a| a.to_string()))
+        }
+        (None, Scope::Areas(_)) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "your area has several parts: pass area=CODE for one of them",
+        )),
+        (None, Scope::All) => Ok(None),
+    }
+}
+
+/// The verval report of a round as JSON (district and admin roles; a
+/// district sees its own kabupaten).
+async fn verval_report(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    require_district(&who)?;
+    let q: VervalQuery = query(raw)?;
+    let area = report_area(q.area.as_deref(), &who.scope, true)?;
+    let (round, previous, area_for_report) = (q.round.clone(), q.previous.clone(), area.clone());
+    let report = over_register(&state, q.reveal, move |register, display| {
+        crate::verval::report(
+            register,
             &round,
             previous.as_deref(),
             area_for_report.as_deref(),
             display,
             &|_| None,
         )
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))
     })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "worker failed"))??;
+    .await?;
     audit_read(
         &state,
         &who,
@@ -788,4 +820,66 @@ async fn verval_report(
     )
     .await?;
     Ok(Json(report).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct WorklistQuery {
+    round: String,
+    #[serde(default)]
+    area: Option<String>,
+    /// `true` for whole NIKs (district and admin only; audited).
+    #[serde(default)]
+    reveal: bool,
+}
+
+/// The verification worklist of a round: bidan, puskesmas, district and
+/// admin roles, for children measured in their area (`area` narrows it; a
+/// scope of several areas must name one).
+async fn verval_worklist(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    if !matches!(
+        who.role,
+        Role::Bidan | Role::Puskesmas | Role::District | Role::Admin
+    ) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the verification worklist is for bidan, puskesmas, district and admin roles",
+        ));
+    }
+    let q: WorklistQuery = query(raw)?;
+    if q.reveal && !matches!(who.role, Role::District | Role::Admin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "only a district or admin role may see NIKs unmasked",
+        ));
+    }
+    let area = report_area(q.area.as_deref(), &who.scope, false)?;
+    let (round, area_for_list) = (q.round.clone(), area.clone());
+    let list = over_register(&state, q.reveal, move |register, display| {
+        crate::verval::worklist::worklist(
+            register,
+            &round,
+            area_for_list.as_deref(),
+            display,
+            &|_| None,
+        )
+    })
+    .await?;
+    audit_read(
+        &state,
+        &who,
+        "verval.worklist",
+        area.unwrap_or_else(|| "all".into()),
+        format!(
+            "round={} listed={} reveal_nik={}",
+            q.round,
+            list.entries.len(),
+            q.reveal
+        ),
+    )
+    .await?;
+    Ok(Json(list).into_response())
 }

@@ -119,9 +119,11 @@ enum Command {
         all: bool,
     },
     /// The verval report of a round: per area level, prevalence with 95%
-    /// Wilson intervals, the by-name list of stunted children, and the
-    /// changes since a previous round.
-    Verval(district_cli::VervalArgs),
+    /// Wilson intervals, the by-name list of stunted children, the changes
+    /// since a previous round, and the figures as recorded and reconciled.
+    /// `verval worklist` lists the children to check; `verval verify` records
+    /// a check.
+    Verval(district_cli::VervalCommand),
     /// The register (or a round) in the e-PPGBM column layout, CSV or xlsx.
     Export(district_cli::ExportArgs),
     /// The review queue of doubtful pairs.
@@ -487,8 +489,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => {
             district_cli::import(open(&cli)?.as_ref(), args, cli.json, now_ms())
         }
-        Command::Verval(args) => {
-            district_cli::verval(open(&cli)?.as_ref(), args, cli.json, now_ms())
+        Command::Verval(command) => {
+            let storage = open(&cli)?;
+            match &command.sub {
+                Some(district_cli::VervalSub::Worklist(args)) => {
+                    district_cli::worklist(storage.as_ref(), args, cli.json, now_ms())
+                }
+                Some(district_cli::VervalSub::Verify(args)) => {
+                    district_cli::verify(storage.as_ref(), args, cli.json, now_ms())
+                }
+                None => district_cli::verval(storage.as_ref(), &command.report, cli.json, now_ms()),
+            }
         }
         Command::Export(args) => {
             district_cli::export(open(&cli)?.as_ref(), args, cli.json, now_ms())

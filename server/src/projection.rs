@@ -8,7 +8,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sync_protocol::{
-    Child, ChildDocument, DocumentError, FieldConflict, MeasurementAssessment, assess_child,
+    Check, Child, ChildDocument, DocumentError, FieldConflict, MeasurementAssessment, assess_child,
     latest_status,
 };
 
@@ -131,6 +131,35 @@ pub fn write(conn: &Connection, p: &ProjectedChild) -> Result<(), rusqlite::Erro
             m.input.posyandu,
             m.input.round,
             m.merged_from.map(|c| c.to_string()),
+        ])?;
+    }
+    conn.prepare_cached("DELETE FROM verifications WHERE child_id = ?1")?
+        .execute([&p.id])?;
+    let mut verification = conn.prepare_cached(
+        "INSERT INTO verifications (child_id, id, kind, date, sex, source, measurement_id, round,
+            by_whom, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for v in &child.verifications {
+        let (date, sex, source, measurement) = match &v.check {
+            Check::BirthDate { date, source } => {
+                (Some(date.to_string()), None, Some(*source), None)
+            }
+            Check::Sex { sex, source } => (None, Some(sex.code()), Some(*source), None),
+            Check::Remeasured { measurement } => (None, None, None, Some(measurement.to_string())),
+            Check::Confirmed => (None, None, None, None),
+        };
+        verification.execute(params![
+            p.id,
+            v.id.to_string(),
+            v.check.kind(),
+            date,
+            sex,
+            source.map(|s| s.code()),
+            measurement,
+            v.round,
+            v.by,
+            v.recorded_at_ms,
         ])?;
     }
     conn.prepare_cached("DELETE FROM conflicts WHERE child_id = ?1")?

@@ -16,7 +16,10 @@
 //! │    void_reason, voided_at (ms), voided_by            (set only when voided)
 //! │    round (YYYY-MM)                                   (set only by imports)
 //! │    merged_from (child UUID)                          (set only on a merge's copy)
-//! ├─ verifications: map      reserved for verval checks (created empty)
+//! ├─ verifications: map      <verification UUID> → map (verval checks, see
+//! │    kind (birth_date/sex/remeasured/confirmed),        `verification.rs`)
+//! │    date, sex, source (kia/kk/akta), measurement (UUID), round, by,
+//! │    recorded_at (ms)
 //! └─ merged_into: str        the survivor's UUID, while this registration is merged
 //! ```
 //!
@@ -44,11 +47,12 @@ use automerge::{
 use chrono::NaiveDate;
 
 use crate::error::DocumentError;
-use crate::ids::{ChildId, MeasurementId};
+use crate::ids::{ChildId, MeasurementId, VerificationId};
 use crate::record::{
     Child, Measurement, MeasurementInput, Position, Profile, ProfileField, Sex, Void,
 };
 use crate::units::{Grams, Millimetres};
+use crate::verification::{Check, DocumentSource, Verification};
 
 /// The document schema this crate writes and reads.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -74,6 +78,9 @@ pub struct ChildDocument {
     id: ChildId,
     profile: ObjId,
     measurements: ObjId,
+    /// Created with every document; `None` only for a foreign document
+    /// without it (read as no checks; recording a check is refused).
+    verifications: Option<ObjId>,
 }
 
 impl std::fmt::Debug for ChildDocument {
@@ -97,7 +104,7 @@ impl ChildDocument {
         doc.put(ROOT, "id", id.to_string())?;
         let profile_obj = doc.put_object(ROOT, "profile", ObjType::Map)?;
         let measurements = doc.put_object(ROOT, "measurements", ObjType::Map)?;
-        doc.put_object(ROOT, "verifications", ObjType::Map)?;
+        let verifications = doc.put_object(ROOT, "verifications", ObjType::Map)?;
         for field in ProfileField::ALL {
             if let Some(value) = profile.get(field) {
                 doc.put(&profile_obj, field.key(), value)?;
@@ -113,6 +120,7 @@ impl ChildDocument {
             id,
             profile: profile_obj,
             measurements,
+            verifications: Some(verifications),
         })
     }
 
@@ -143,11 +151,13 @@ impl ChildDocument {
             })?;
         let profile = map_obj(&doc, "profile")?;
         let measurements = map_obj(&doc, "measurements")?;
+        let verifications = map_obj(&doc, "verifications").ok();
         Ok(Self {
             doc,
             id,
             profile,
             measurements,
+            verifications,
         })
     }
 
@@ -368,6 +378,77 @@ impl ChildDocument {
         Ok(())
     }
 
+    /// Records a verval check in one change.
+    pub fn add_verification(&mut self, v: &Verification) -> Result<(), DocumentError> {
+        self.put_verification(v)?;
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message("verify")
+                .with_time(v.recorded_at_ms),
+        );
+        Ok(())
+    }
+
+    /// Records a re-measurement taken for a check: the measurement and the
+    /// [`Check::Remeasured`] check naming it, in one change (so neither
+    /// arrives anywhere without the other).
+    pub fn add_remeasurement(
+        &mut self,
+        id: MeasurementId,
+        m: &MeasurementInput,
+        v: &Verification,
+    ) -> Result<(), DocumentError> {
+        if v.check != (Check::Remeasured { measurement: id }) {
+            return Err(DocumentError::Invalid {
+                field: "verifications".into(),
+                reason: "a re-measurement's check must name that measurement".into(),
+            });
+        }
+        self.put_measurement(&Measurement {
+            id,
+            input: m.clone(),
+            recorded_at_ms: v.recorded_at_ms,
+            void: None,
+            merged_from: None,
+        })?;
+        self.put_verification(v)?;
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message("verify: re-measure")
+                .with_time(v.recorded_at_ms),
+        );
+        Ok(())
+    }
+
+    fn put_verification(&mut self, v: &Verification) -> Result<(), DocumentError> {
+        let Some(map) = &self.verifications else {
+            return Err(DocumentError::Missing("verifications"));
+        };
+        let obj = self.doc.put_object(map, v.id.to_string(), ObjType::Map)?;
+        let d = &mut self.doc;
+        d.put(&obj, "kind", v.check.kind())?;
+        match &v.check {
+            Check::BirthDate { date, source } => {
+                d.put(&obj, "date", date.to_string())?;
+                d.put(&obj, "source", source.code())?;
+            }
+            Check::Sex { sex, source } => {
+                d.put(&obj, "sex", sex.code())?;
+                d.put(&obj, "source", source.code())?;
+            }
+            Check::Remeasured { measurement } => {
+                d.put(&obj, "measurement", measurement.to_string())?;
+            }
+            Check::Confirmed => {}
+        }
+        if let Some(round) = &v.round {
+            d.put(&obj, "round", round.as_str())?;
+        }
+        d.put(&obj, "by", v.by.as_str())?;
+        d.put(&obj, "recorded_at", ScalarValue::Int(v.recorded_at_ms))?;
+        Ok(())
+    }
+
     /// Voids a measurement (it stays in the document, marked with the reason).
     pub fn void_measurement(
         &mut self,
@@ -488,11 +569,31 @@ impl ChildDocument {
                 reason: e.to_string(),
             })?),
         };
+        let mut verifications = Vec::new();
+        if let Some(map) = &self.verifications {
+            for item in d.map_range(map, ..) {
+                let id =
+                    item.key
+                        .parse::<VerificationId>()
+                        .map_err(|e| DocumentError::Invalid {
+                            field: format!("verifications.{}", item.key),
+                            reason: e.to_string(),
+                        })?;
+                let obj = item.id();
+                // A check of a kind from a later version is kept in the
+                // document and skipped here.
+                if let Some(v) = read_verification(d, &obj, id)? {
+                    verifications.push(v);
+                }
+            }
+        }
+        verifications.sort_by_key(|v| (v.recorded_at_ms, v.id));
         Ok(Child {
             id: self.id,
             profile,
             measurements,
             merged_into,
+            verifications,
         })
     }
 
@@ -589,6 +690,60 @@ fn int_value(key: &str, v: &Value<'_>) -> Result<i64, DocumentError> {
 
 /// Reads one measurement map in a single pass over its entries (one lookup
 /// per field would search the map a dozen times).
+fn read_verification(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    id: VerificationId,
+) -> Result<Option<Verification>, DocumentError> {
+    let text = |key: &str| read_str(doc, obj, key);
+    let invalid = |field: &str, reason: String| DocumentError::Invalid {
+        field: format!("verifications.{id}.{field}"),
+        reason,
+    };
+    let source = || -> Result<DocumentSource, DocumentError> {
+        text("source")?
+            .ok_or(DocumentError::Missing("verification source"))?
+            .parse::<DocumentSource>()
+            .map_err(|r| invalid("source", r))
+    };
+    let check = match text("kind")?.as_deref() {
+        Some("birth_date") => Check::BirthDate {
+            date: parse_date(
+                "verification date",
+                &text("date")?.ok_or(DocumentError::Missing("verification date"))?,
+            )?,
+            source: source()?,
+        },
+        Some("sex") => Check::Sex {
+            sex: text("sex")?
+                .ok_or(DocumentError::Missing("verification sex"))?
+                .parse::<Sex>()
+                .map_err(|r| invalid("sex", r))?,
+            source: source()?,
+        },
+        Some("remeasured") => Check::Remeasured {
+            measurement: text("measurement")?
+                .ok_or(DocumentError::Missing("verification measurement"))?
+                .parse::<MeasurementId>()
+                .map_err(|e| invalid("measurement", e.to_string()))?,
+        },
+        Some("confirmed") => Check::Confirmed,
+        Some(_) => return Ok(None),
+        None => return Err(DocumentError::Missing("verification kind")),
+    };
+    let recorded_at_ms = match doc.get(obj, "recorded_at")? {
+        Some((v, _)) => int_value("recorded_at", &v)?,
+        None => 0,
+    };
+    Ok(Some(Verification {
+        id,
+        check,
+        round: text("round")?,
+        by: text("by")?.unwrap_or_default(),
+        recorded_at_ms,
+    }))
+}
+
 fn read_measurement(
     doc: &AutoCommit,
     obj: &ObjId,
@@ -756,6 +911,52 @@ mod tests {
         a.apply_changes(from_b.iter().map(|c| c.bytes.as_slice()))
             .unwrap();
         assert_eq!(a.child().unwrap().measurements.len(), 2);
+    }
+
+    #[test]
+    fn checks_recorded_offline_on_two_devices_both_survive_with_their_values() {
+        let child = ChildId::new();
+        let mut a = ChildDocument::create(DeviceId::new().actor(), child, &profile(), 1).unwrap();
+        let mut b = ChildDocument::load(DeviceId::new().actor(), &a.save()).unwrap();
+        let birth = Verification {
+            id: VerificationId::new(),
+            check: Check::BirthDate {
+                date: NaiveDate::from_ymd_opt(2023, 5, 7).unwrap(),
+                source: DocumentSource::Kia,
+            },
+            round: Some("2024-08".into()),
+            by: "Bidan Sri".into(),
+            recorded_at_ms: 10,
+        };
+        a.add_verification(&birth).unwrap();
+        let m_id = MeasurementId::new();
+        let again = Verification {
+            id: VerificationId::new(),
+            check: Check::Remeasured { measurement: m_id },
+            round: Some("2024-08".into()),
+            by: "Kader Ani".into(),
+            recorded_at_ms: 20,
+        };
+        b.add_remeasurement(m_id, &measurement(20, 9100), &again)
+            .unwrap();
+        let wrong = Verification {
+            check: Check::Remeasured {
+                measurement: MeasurementId::new(),
+            },
+            ..again.clone()
+        };
+        assert!(
+            b.add_remeasurement(MeasurementId::new(), &measurement(21, 1), &wrong)
+                .is_err()
+        );
+        let from_b = b.changes_since(&[]);
+        a.apply_changes(from_b.iter().map(|c| c.bytes.as_slice()))
+            .unwrap();
+        let merged = a.child().unwrap();
+        assert_eq!(merged.verifications, vec![birth, again]);
+        assert!(merged.measurements.iter().any(|m| m.id == m_id));
+        // The entered birth date is not touched by the check.
+        assert_eq!(merged.profile.birth_date, profile().birth_date);
     }
 
     #[test]

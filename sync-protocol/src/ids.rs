@@ -73,6 +73,10 @@ uuid_id!(
     MeasurementId
 );
 uuid_id!(
+    /// Identifies one recorded verification check inside a child's document.
+    VerificationId
+);
+uuid_id!(
     /// Identifies a field device; its bytes are the device's Automerge actor id.
     DeviceId
 );

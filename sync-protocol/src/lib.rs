@@ -27,6 +27,7 @@ pub mod error;
 pub mod ids;
 pub mod record;
 pub mod units;
+pub mod verification;
 pub mod wire;
 
 pub use area::{AreaCode, AreaError, AreaLevel, Scope};
@@ -35,8 +36,9 @@ pub use assessment::{
 };
 pub use document::{ChildDocument, DocumentChange, FieldConflict, SCHEMA_VERSION};
 pub use error::DocumentError;
-pub use ids::{ChildId, DeviceId, IdParseError, MeasurementId};
+pub use ids::{ChildId, DeviceId, IdParseError, MeasurementId, VerificationId};
 pub use record::{
     Child, Measurement, MeasurementInput, Position, Profile, ProfileField, Sex, Void,
 };
 pub use units::{Grams, Millimetres, UnitError};
+pub use verification::{Check, DocumentSource, Verification};

@@ -262,6 +262,8 @@ pub struct Child {
     /// Set when the district merged this registration into another child
     /// (the survivor holds copies of its measurements); the record stays.
     pub merged_into: Option<ChildId>,
+    /// The verval checks recorded on this child (in `recorded_at` order).
+    pub verifications: Vec<crate::verification::Verification>,
 }
 
 impl Child {

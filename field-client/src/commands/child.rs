@@ -596,6 +596,17 @@ pub fn show(args: &ChildShowArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
                 },
                 "conflicts": conflicts.iter().map(|c| json!({"field": c.field.key(), "values": c.values})).collect::<Vec<_>>(),
                 "merged_into": child.merged_into.map(|m| m.to_string()),
+                "verifications": child.verifications.iter().map(|v| json!({
+                    "id": v.id.to_string(), "check": v.check.kind(), "round": v.round,
+                    "by": v.by, "at_ms": v.recorded_at_ms,
+                    "birth_date": match &v.check { sync_protocol::Check::BirthDate { date, .. } => Some(date.to_string()), _ => None },
+                    "sex": match &v.check { sync_protocol::Check::Sex { sex, .. } => Some(sex.code()), _ => None },
+                    "source": match &v.check {
+                        sync_protocol::Check::BirthDate { source, .. } | sync_protocol::Check::Sex { source, .. } => Some(source.code()),
+                        _ => None,
+                    },
+                    "measurement": match &v.check { sync_protocol::Check::Remeasured { measurement } => Some(measurement.to_string()), _ => None },
+                })).collect::<Vec<_>>(),
                 "warnings": warnings,
                 "measurements": measurements,
             }),
@@ -629,6 +640,16 @@ pub fn show(args: &ChildShowArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
         }
     }
     writeln!(out, "  Posyandu: {}", p.posyandu)?;
+    for v in &child.verifications {
+        writeln!(
+            out,
+            "  {} {} ({}, {})",
+            lang.pick("✓ Diperiksa:", "✓ Checked:"),
+            v.check.kind(),
+            v.round.as_deref().unwrap_or("-"),
+            v.by
+        )?;
+    }
     if let Some(survivor) = child.merged_into {
         writeln!(
             out,

@@ -52,10 +52,31 @@ fn unit_refusal(flag: &str, what_id: &str, what_en: &str, e: UnitError) -> anyho
     }
 }
 
-fn measure(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
-    let lang = ctx.lang;
-    let id_text = args.id.as_deref().unwrap_or_default();
-    let date = match &args.date {
+/// The values of a measurement as typed on the command line (`measure` and
+/// `verify --remeasure` take the same flags).
+pub(crate) struct Values<'a> {
+    pub date: Option<&'a str>,
+    pub weight: Option<f64>,
+    pub height: Option<f64>,
+    pub position: Option<&'a str>,
+    pub muac: Option<f64>,
+    pub head: Option<f64>,
+}
+
+/// The parsed and range-checked values: date and the units.
+pub(crate) struct Parsed {
+    pub date: chrono::NaiveDate,
+    pub weight: Option<Grams>,
+    pub length: Option<Millimetres>,
+    pub position: Option<Position>,
+    pub muac: Option<Millimetres>,
+    pub head: Option<Millimetres>,
+}
+
+/// Checks typed values: a real date not in the future, and weights and
+/// lengths a child can have; refusals name the flag and say why.
+pub(crate) fn parse_values(v: &Values<'_>, ctx: &Context) -> anyhow::Result<Parsed> {
+    let date = match v.date {
         None => ctx.today,
         Some(s) => parse_date(s).ok_or_else(|| {
             user_error(
@@ -75,43 +96,107 @@ fn measure(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Re
             format!("--date: {date} is in the future (today is {})", ctx.today),
         ));
     }
-    let weight = match args.weight {
-        Some(kg) => Some(
-            Grams::from_kg(kg, MAX_WEIGHT_KG)
-                .map_err(|e| unit_refusal("weight", "berat", "weight", e))?,
-        ),
-        None => None,
+    let weight = v
+        .weight
+        .map(|kg| Grams::from_kg(kg, MAX_WEIGHT_KG))
+        .transpose()
+        .map_err(|e| unit_refusal("weight", "berat", "weight", e))?;
+    let cm = |value: Option<f64>, min: f64, max: f64, flag: &str, what_id: &str, what_en: &str| {
+        value
+            .map(|x| Millimetres::from_cm(x, min, max))
+            .transpose()
+            .map_err(|e| unit_refusal(flag, what_id, what_en, e))
     };
-    let length = match args.height {
-        Some(cm) => Some(
-            Millimetres::from_cm(cm, MIN_LENGTH_CM, MAX_LENGTH_CM)
-                .map_err(|e| unit_refusal("height", "panjang/tinggi", "length/height", e))?,
-        ),
-        None => None,
-    };
-    let position = match &args.position {
-        Some(p) => Some(p.parse::<Position>().map_err(|_| {
-            user_error(
-                format!("--position: `{p}` tidak dikenal; pakai lying (berbaring) atau standing (berdiri)"),
-                format!("--position: `{p}` is unknown; use lying or standing"),
-            )
-        })?),
-        None => None,
-    };
-    let muac = match args.muac {
-        Some(cm) => Some(
-            Millimetres::from_cm(cm, MIN_MUAC_CM, MAX_MUAC_CM)
-                .map_err(|e| unit_refusal("muac", "LiLA", "MUAC", e))?,
-        ),
-        None => None,
-    };
-    let head = match args.head {
-        Some(cm) => Some(
-            Millimetres::from_cm(cm, MIN_HEAD_CM, MAX_HEAD_CM)
-                .map_err(|e| unit_refusal("head", "lingkar kepala", "head circumference", e))?,
-        ),
-        None => None,
-    };
+    let length = cm(
+        v.height,
+        MIN_LENGTH_CM,
+        MAX_LENGTH_CM,
+        "height",
+        "panjang/tinggi",
+        "length/height",
+    )?;
+    let position = v
+        .position
+        .map(|p| {
+            p.parse::<Position>().map_err(|_| {
+                user_error(
+                    format!("--position: `{p}` tidak dikenal; pakai lying (berbaring) atau standing (berdiri)"),
+                    format!("--position: `{p}` is unknown; use lying or standing"),
+                )
+            })
+        })
+        .transpose()?;
+    let muac = cm(v.muac, MIN_MUAC_CM, MAX_MUAC_CM, "muac", "LiLA", "MUAC")?;
+    let head = cm(
+        v.head,
+        MIN_HEAD_CM,
+        MAX_HEAD_CM,
+        "head",
+        "lingkar kepala",
+        "head circumference",
+    )?;
+    Ok(Parsed {
+        date,
+        weight,
+        length,
+        position,
+        muac,
+        head,
+    })
+}
+
+impl Parsed {
+    /// The measurement as recorded by this device (`round` only for a check's re-measurement).
+    pub(crate) fn input(
+        &self,
+        device: &crate::store::Device,
+        oedema: bool,
+        round: Option<String>,
+    ) -> MeasurementInput {
+        MeasurementInput {
+            date: self.date,
+            weight: self.weight,
+            length: self.length,
+            position: self.position,
+            muac: self.muac,
+            head: self.head,
+            oedema,
+            posyandu: device.posyandu.clone(),
+            by: device.kader.clone(),
+            round,
+        }
+    }
+}
+
+/// Refuses a measurement dated before the child's birth.
+pub(crate) fn check_after_birth(
+    date: chrono::NaiveDate,
+    birth: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    if date < birth {
+        return Err(user_error(
+            format!("--date: {date} sebelum tanggal lahir anak ({birth})"),
+            format!("--date: {date} is before the child's birth date ({birth})"),
+        ));
+    }
+    Ok(())
+}
+
+fn measure(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
+    let lang = ctx.lang;
+    let id_text = args.id.as_deref().unwrap_or_default();
+    let parsed = parse_values(
+        &Values {
+            date: args.date.as_deref(),
+            weight: args.weight,
+            height: args.height,
+            position: args.position.as_deref(),
+            muac: args.muac,
+            head: args.head,
+        },
+        ctx,
+    )?;
+    let date = parsed.date;
     let mut store = ctx.open_store()?;
     let child_id = store
         .resolve_child(id_text)
@@ -120,25 +205,8 @@ fn measure(args: &MeasureArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Re
     let mid = MeasurementId::new();
     let child = store.write(|w| -> anyhow::Result<sync_protocol::Child> {
         let mut doc = w.load_child(child_id)?;
-        let birth = doc.child()?.profile.birth_date;
-        if date < birth {
-            return Err(user_error(
-                format!("--date: {date} sebelum tanggal lahir anak ({birth})"),
-                format!("--date: {date} is before the child's birth date ({birth})"),
-            ));
-        }
-        let input = MeasurementInput {
-            date,
-            weight,
-            length,
-            position,
-            muac,
-            head,
-            oedema: args.oedema,
-            posyandu: device.posyandu.clone(),
-            by: device.kader.clone(),
-            round: None,
-        };
+        check_after_birth(parsed.date, doc.child()?.profile.birth_date)?;
+        let input = parsed.input(&device, args.oedema, None);
         let heads = doc.heads();
         doc.add_measurement(mid, &input, ctx.now_ms)?;
         Ok(w.save_child(&mut doc, &heads, ctx.now_ms)?)

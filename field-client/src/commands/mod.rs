@@ -7,6 +7,7 @@ mod init;
 mod measure;
 mod search;
 mod sync;
+mod verify;
 mod zscore;
 
 use std::io::Write;
@@ -90,6 +91,7 @@ pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Child(ChildCommand::Edit(args)) => child::edit(&args, ctx, out),
         Command::Search(args) => search::run(&args, ctx, out),
         Command::Measure(args) => measure::run(&args, ctx, out),
+        Command::Verify(args) => verify::run(&args, ctx, out),
         Command::Zscore(args) => zscore::run(&args, ctx, out),
         Command::Login(args) => sync::login(&args, ctx, out),
         Command::Sync(args) => sync::sync(&args, ctx, out),

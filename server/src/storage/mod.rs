@@ -377,6 +377,13 @@ pub struct RegisterChild {
     pub no_kk: Option<String>,
     pub birth_weight_g: Option<i64>,
     pub birth_length_mm: Option<i64>,
+    /// Every registration folded into this child, its own first: the
+    /// evidence for its birth date and sex (`verval::evidence`).
+    pub registrations: Vec<crate::verval::evidence::Registration>,
+    /// The verval checks recorded on it.
+    pub verifications: Vec<sync_protocol::Verification>,
+    /// The children it is paired with in an open review item.
+    pub review_partners: Vec<String>,
 }
 
 /// A measurement's values as entered.
@@ -386,6 +393,8 @@ pub struct RawMeasurement {
     pub length_mm: Option<i64>,
     pub standing: Option<bool>,
     pub muac_mm: Option<i64>,
+    pub head_mm: Option<i64>,
+    pub oedema: bool,
 }
 
 /// What the dedup run reads: one field row per measurement of every
@@ -552,4 +561,14 @@ pub trait Storage: Send + Sync + 'static {
         who: &str,
         now_ms: i64,
     ) -> Result<(ReviewItem, Option<MergeRecord>), StorageError>;
+    /// Records a verval check on a child as a change by the server (so it
+    /// reaches the devices like any edit), audited. Refused for a child merged
+    /// into another (the check belongs on the survivor) and for a
+    /// re-measurement (taken in the field, with its measurement).
+    fn verify(
+        &self,
+        child: ChildId,
+        check: &sync_protocol::Verification,
+        now_ms: i64,
+    ) -> Result<(), StorageError>;
 }

@@ -248,6 +248,23 @@ ALTER TABLE children ADD COLUMN birth_weight_g INTEGER;
 ALTER TABLE children ADD COLUMN birth_length_mm INTEGER;
 UPDATE child_index SET projected_seq = 0;
 "#,
+    r#"
+-- Verval checks (migration 5), projected from each document's
+-- `verifications` map like measurements are.
+CREATE TABLE verifications (
+    child_id       TEXT NOT NULL,
+    id             TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    date           TEXT,
+    sex            TEXT,
+    source         TEXT,
+    measurement_id TEXT,
+    round          TEXT,
+    by_whom        TEXT NOT NULL,
+    recorded_at    INTEGER NOT NULL,
+    PRIMARY KEY (child_id, id)
+);
+"#,
 ];
 
 /// Rebuild a child's saved document once this many changes came after it.
@@ -1352,5 +1369,14 @@ impl Storage for SqliteStorage {
         now_ms: i64,
     ) -> Result<(ReviewItem, Option<MergeRecord>), StorageError> {
         self.district_decide_review(id, accept, who, now_ms)
+    }
+
+    fn verify(
+        &self,
+        child: ChildId,
+        check: &sync_protocol::Verification,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.district_verify(child, check, now_ms)
     }
 }

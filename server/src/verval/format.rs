@@ -191,6 +191,43 @@ pub fn write_table(report: &VervalReport, out: &mut dyn Write) -> Result<(), Ver
         let rows: Vec<Vec<String>> = report.not_remeasured_list.iter().map(list_cells).collect();
         aligned(out, &LIST_COLUMNS, &rows, &[0, 1, 2, 5, 6, 7, 8, 11])?;
     }
+    if let Some(v) = &report.verification {
+        writeln!(out)?;
+        write_verification(v, out)?;
+    }
+    Ok(())
+}
+
+/// The figures both ways and what verification has left, as plain text.
+pub fn write_verification(
+    v: &super::worklist::VerificationSummary,
+    out: &mut dyn Write,
+) -> Result<(), VervalError> {
+    writeln!(out, "Verification: the figures as recorded and reconciled")?;
+    let rows = vec![
+        {
+            let mut r = table_row(&v.as_recorded);
+            r[0] = "as recorded".into();
+            r
+        },
+        {
+            let mut r = table_row(&v.reconciled);
+            r[0] = "reconciled".into();
+            r
+        },
+    ];
+    aligned(out, &TABLE_HEADER[..13], &rows, &[0, 1])?;
+    writeln!(
+        out,
+        "reconciled: {} birth dates and {} sexes chosen from the evidence differ from the record",
+        v.birth_dates_changed, v.sexes_changed
+    )?;
+    writeln!(
+        out,
+        "flagged {} children, verified {}; still unverified {} (stunted now but may not be: {}; \
+         not stunted now but may be: {}) — `verval worklist` lists them",
+        v.flagged, v.verified, v.unverified, v.may_leave, v.may_join
+    )?;
     Ok(())
 }
 
@@ -365,6 +402,157 @@ pub fn write_list_csv(report: &VervalReport, out: &mut dyn Write) -> Result<(), 
         csv.write_record(list_row(&report.round, child))?;
     }
     csv.flush()?;
+    Ok(())
+}
+
+/// The columns of the worklist CSV, one row per child to check.
+pub const WORKLIST_CSV_HEADER: [&str; 20] = [
+    "order",
+    "child_id",
+    "consequence",
+    "posyandu",
+    "posyandu_name",
+    "name",
+    "sex",
+    "birth_date",
+    "birth_date_reason",
+    "birth_date_as_recorded",
+    "nik",
+    "mother_name",
+    "address",
+    "rt_rw",
+    "measured_on",
+    "haz",
+    "haz_as_recorded",
+    "haz_range",
+    "category",
+    "flags",
+];
+
+fn z_cell(z: Option<f64>) -> String {
+    z.map(|z| format!("{z:.2}")).unwrap_or_default()
+}
+
+fn flags_cell(flags: &[super::flags::Flag]) -> String {
+    flags
+        .iter()
+        .map(|f| match &f.resolved {
+            Some(by) => format!("[{}] {} (selesai: {by})", f.kind.code(), f.reason),
+            None => format!("[{}] {}", f.kind.code(), f.reason),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The worklist as CSV (UTF-8, one row per child, most consequential first).
+pub fn write_worklist_csv(
+    w: &super::worklist::Worklist,
+    out: &mut dyn Write,
+) -> Result<(), VervalError> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(WORKLIST_CSV_HEADER)?;
+    for (i, e) in w.entries.iter().enumerate() {
+        let range = e
+            .haz_range
+            .map(|(lo, hi)| format!("{lo:.2}..{hi:.2}"))
+            .unwrap_or_default();
+        let rt_rw = format!(
+            "{}/{}",
+            e.rt.as_deref().unwrap_or(""),
+            e.rw.as_deref().unwrap_or("")
+        );
+        csv.write_record([
+            (i + 1).to_string(),
+            e.id.clone(),
+            e.consequence_label.clone(),
+            e.posyandu.clone(),
+            e.posyandu_name.clone().unwrap_or_default(),
+            e.name.clone(),
+            e.sex.clone(),
+            e.birth_date.to_string(),
+            e.birth_date_reason.clone(),
+            e.birth_date_as_recorded.to_string(),
+            e.nik.clone().unwrap_or_default(),
+            e.mother_name.clone(),
+            e.address.clone().unwrap_or_default(),
+            rt_rw,
+            e.date.to_string(),
+            z_cell(e.haz),
+            z_cell(e.haz_as_recorded),
+            range,
+            e.category.clone(),
+            flags_cell(&e.flags),
+        ])?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
+/// The worklist as plain text: the figures both ways, then one block per child.
+pub fn write_worklist_table(
+    w: &super::worklist::Worklist,
+    out: &mut dyn Write,
+) -> Result<(), VervalError> {
+    let mut heading = format!("Verval worklist, round {}", w.round);
+    if let Some(area) = &w.area {
+        heading.push_str(&format!(", area {area}"));
+    }
+    writeln!(out, "{heading}")?;
+    writeln!(out)?;
+    write_verification(&w.summary, out)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Children to check ({}), most consequential first",
+        w.entries.len()
+    )?;
+    for (i, e) in w.entries.iter().enumerate() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}. {} — {} ({}), posyandu {}{}",
+            i + 1,
+            e.consequence_label,
+            e.name,
+            e.sex,
+            e.posyandu,
+            e.posyandu_name
+                .as_deref()
+                .map(|n| format!(" {n}"))
+                .unwrap_or_default()
+        )?;
+        writeln!(
+            out,
+            "   lahir {} ({}); tercatat {}; NIK {}; ibu {}",
+            e.birth_date,
+            e.birth_date_reason,
+            e.birth_date_as_recorded,
+            e.nik.as_deref().unwrap_or("-"),
+            e.mother_name
+        )?;
+        writeln!(
+            out,
+            "   diukur {}: TB/U {} (tercatat {}), kategori {}{}",
+            e.date,
+            e.haz.map_or("-".into(), super::flags::z_id),
+            e.haz_as_recorded.map_or("-".into(), super::flags::z_id),
+            e.category,
+            e.haz_range
+                .map(|(lo, hi)| format!(
+                    ", bisa {} s.d. {}",
+                    super::flags::z_id(lo),
+                    super::flags::z_id(hi)
+                ))
+                .unwrap_or_default()
+        )?;
+        for f in &e.flags {
+            match &f.resolved {
+                Some(by) => writeln!(out, "   ✓ {} (selesai: {by})", f.reason)?,
+                None => writeln!(out, "   • {}", f.reason)?,
+            }
+        }
+        writeln!(out, "   id {}", e.id)?;
+    }
     Ok(())
 }
 

@@ -14,9 +14,12 @@
 //! posyandu where it was taken) is documented on [`compute`] and in
 //! ARCHITECTURE.md; every number in the report follows from it.
 
+pub mod evidence;
 pub mod export;
+pub mod flags;
 mod format;
 mod rate;
+pub mod worklist;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -28,7 +31,8 @@ use growth::{BbuCategory, NutritionCategory, TbuCategory};
 use serde::{Deserialize, Serialize};
 
 pub use format::{
-    CSV_HEADER, LIST_CSV_HEADER, write_csv, write_json, write_list_csv, write_table, write_xlsx,
+    CSV_HEADER, LIST_CSV_HEADER, WORKLIST_CSV_HEADER, write_csv, write_json, write_list_csv,
+    write_table, write_verification, write_worklist_csv, write_worklist_table, write_xlsx,
 };
 pub use rate::{Rate, Z95};
 
@@ -91,6 +95,12 @@ impl Round {
             return Err(bad());
         }
         Ok(Round { year, month })
+    }
+
+    /// The year and month.
+    #[must_use]
+    pub fn year_month(self) -> (i32, u32) {
+        (self.year, self.month)
     }
 
     /// The round a measurement falls in when none was recorded: its month.
@@ -326,6 +336,27 @@ pub struct VervalReport {
     pub not_remeasured_list: Vec<StuntedChild>,
     /// The whole selection against the previous round.
     pub transitions: Option<Transitions>,
+    /// The figures both ways (as recorded and reconciled) and what is still
+    /// unverified; set by [`report`], absent from bare [`compute`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<worklist::VerificationSummary>,
+}
+
+/// The verval report of a round over the register, with the verification
+/// summary: [`compute`] on the children as recorded, plus the figures after
+/// reconciliation ([`worklist::worklist`]).
+pub fn report(
+    register: &[crate::storage::RegisterChild],
+    round: &str,
+    previous: Option<&str>,
+    area: Option<&str>,
+    nik: NikDisplay,
+    names: &dyn Fn(&str) -> Option<String>,
+) -> Result<VervalReport, VervalError> {
+    let children: Vec<RoundChild> = register.iter().map(|r| r.child.clone()).collect();
+    let mut out = compute(&children, round, previous, area, nik, names)?;
+    out.verification = Some(worklist::worklist(register, round, area, nik, names)?.summary);
+    Ok(out)
 }
 
 /// Counts of one area, before they become an [`AreaRow`].
@@ -678,6 +709,7 @@ pub fn compute(
         levels: tables,
         stunted_list: list,
         not_remeasured_list: missing,
+        verification: None,
     })
 }
 

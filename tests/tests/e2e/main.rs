@@ -21,4 +21,5 @@ mod sync_faults;
 mod sync_interop;
 mod sync_scope;
 mod tls;
+mod verval_verify;
 mod zscore_batch;

@@ -2,7 +2,8 @@
 //! (kader, bidan, puskesmas, district, admin) tries every HTTP action on a
 //! child inside and a child outside its area. Allowed succeeds; denied gets
 //! 403 (an area) or 404 (a child, so its existence is not revealed) and
-//! changes nothing; sync brings exactly the children of the area.
+//! changes nothing; sync brings exactly the children of the area. The
+//! verval report and worklist are walked the same way.
 
 use tumbuh_tests::{Device, Server};
 
@@ -51,6 +52,27 @@ fn every_role_can_do_exactly_what_its_area_allows() {
             200,
             "{role} conflicts"
         );
+        // Verval: the worklist is for bidan and up in their area, the report
+        // for the district (both within its kabupaten) and admin.
+        for (posyandu, ok) in [P1, P2].iter().zip(allowed) {
+            let desa = &posyandu[..10];
+            let worklist = server
+                .get(
+                    &format!("/v1/verval/worklist?round=2024-08&area={desa}"),
+                    token,
+                )
+                .status;
+            let report = server
+                .get(&format!("/v1/verval?round=2024-08&area={desa}"), token)
+                .status;
+            let (w, r) = match *role {
+                "kader" => (403, 403),
+                "bidan" | "puskesmas" => (if *ok { 200 } else { 403 }, 403),
+                _ => (200, 200),
+            };
+            assert_eq!(worklist, w, "{role} worklist of {desa}");
+            assert_eq!(report, r, "{role} verval report of {desa}");
+        }
         // Sync brings exactly the children of the area.
         let device = Device::at(P1);
         device.login(&server.url(), token);

@@ -500,6 +500,47 @@ impl SqliteStorage {
         })
     }
 
+    pub(super) fn district_verify(
+        &self,
+        child: ChildId,
+        check: &sync_protocol::Verification,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        if matches!(check.check, sync_protocol::Check::Remeasured { .. }) {
+            return Err(StorageError::Refused(
+                "a re-measurement is recorded in the field with its measurement (tumbuh verify --remeasure)"
+                    .into(),
+            ));
+        }
+        self.with_write(|tx| {
+            let (mut doc, record, area) = self.load_child(tx, child)?;
+            if let Some(survivor) = record.merged_into {
+                return Err(StorageError::Refused(format!(
+                    "child {child} was merged into {survivor}: record the check on {survivor}"
+                )));
+            }
+            let heads = doc.heads();
+            doc.add_verification(check)
+                .map_err(|e| StorageError::Corrupt(format!("child {child}: {e}")))?;
+            let key = child.to_string();
+            Self::append_own_changes(tx, &key, &area, &doc.changes_since(&heads), now_ms)?;
+            tx.execute(
+                "INSERT INTO audit (at, who, action, target, detail) VALUES (?1, ?2, 'child.verify', ?3, ?4)",
+                params![
+                    now_ms,
+                    check.by,
+                    key,
+                    format!(
+                        "check={} round={}",
+                        check.check.kind(),
+                        check.round.as_deref().unwrap_or("-")
+                    )
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
     pub(super) fn district_merges(
         &self,
         active_only: bool,
@@ -538,7 +579,7 @@ impl SqliteStorage {
                         (SELECT count(*) FROM children d WHERE d.merged_into = c.id),
                         m.id, m.date, m.round, m.posyandu, m.haz, m.waz, m.whz, m.implausible,
                         m.length_mm, m.void_reason, m.weight_g, m.position, m.muac_mm,
-                        c.birth_weight_g, c.birth_length_mm
+                        c.birth_weight_g, c.birth_length_mm, m.head_mm, m.oedema
                    FROM children c
                    LEFT JOIN measurements m ON m.child_id = c.id
                   WHERE c.merged_into IS NULL AND {}
@@ -572,6 +613,9 @@ impl SqliteStorage {
                         no_kk: r.get(10)?,
                         birth_weight_g: r.get(25)?,
                         birth_length_mm: r.get(26)?,
+                        registrations: Vec::new(),
+                        verifications: Vec::new(),
+                        review_partners: Vec::new(),
                     });
                 }
                 let Some(m_id) = r.get::<_, Option<String>>(12)? else {
@@ -582,6 +626,8 @@ impl SqliteStorage {
                 };
                 let m_date: String = r.get(13)?;
                 let length: Option<i64> = r.get(20)?;
+                let head: Option<i64> = r.get(27)?;
+                let oedema: Option<bool> = r.get(28)?;
                 let posyandu: String = r.get(15)?;
                 entry.child.measurements.push(RoundMeasurement {
                     id: m_id,
@@ -604,8 +650,11 @@ impl SqliteStorage {
                     length_mm: length,
                     standing: r.get::<_, Option<String>>(23)?.map(|p| p == "standing"),
                     muac_mm: r.get(24)?,
+                    head_mm: head,
+                    oedema: oedema.unwrap_or(false),
                 });
             }
+            district_register_evidence(tx, &mut out)?;
             Ok(out)
         })
     }
@@ -835,4 +884,119 @@ impl SqliteStorage {
             .ok_or_else(|| StorageError::Corrupt(format!("review pair {id} vanished")))?;
         Ok((item, merge))
     }
+}
+
+/// Adds to each register child the evidence verval verification needs: every
+/// registration folded into it (its own first, then those merged into it),
+/// its recorded checks, and the children it is paired with in open review.
+fn district_register_evidence(
+    tx: &rusqlite::Transaction<'_>,
+    out: &mut [RegisterChild],
+) -> Result<(), StorageError> {
+    use crate::verval::evidence::Registration;
+    use sync_protocol::{Check, Verification};
+    let index: std::collections::HashMap<String, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.child.id.clone(), i))
+        .collect();
+    let date = |s: &str| {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| StorageError::Corrupt(format!("bad date in the projection: {s}")))
+    };
+    let mut stmt = tx.prepare(
+        "SELECT c.id, coalesce(c.merged_into, c.id), c.sex, c.birth_date, c.nik, c.no_kk,
+                c.mother_nik,
+                (SELECT count(*) FROM measurements m
+                  WHERE m.child_id = c.id AND m.merged_from IS NULL AND m.void_reason IS NULL),
+                (SELECT min(m.date) FROM measurements m
+                  WHERE m.child_id = c.id AND m.merged_from IS NULL AND m.void_reason IS NULL)
+           FROM children c
+          ORDER BY c.merged_into IS NOT NULL, c.id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let owner: String = r.get(1)?;
+        let Some(&i) = index.get(&owner) else {
+            continue;
+        };
+        let id: String = r.get(0)?;
+        let sex: String = r.get(2)?;
+        let birth: String = r.get(3)?;
+        let first: Option<String> = r.get(8)?;
+        out[i].registrations.push(Registration {
+            child_id: id,
+            sex: sex.parse().map_err(|e: String| {
+                StorageError::Corrupt(format!("sex in the projection: {e}"))
+            })?,
+            birth_date: date(&birth)?,
+            nik: r.get(4)?,
+            no_kk: r.get(5)?,
+            mother_nik: r.get(6)?,
+            measurements: r.get::<_, i64>(7)? as usize,
+            first_measured: first.as_deref().map(date).transpose()?,
+        });
+    }
+    let mut stmt = tx.prepare(
+        "SELECT child_id, id, kind, date, sex, source, measurement_id, round, by_whom, recorded_at
+           FROM verifications ORDER BY child_id, recorded_at, id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let corrupt =
+        |what: &str, e: String| StorageError::Corrupt(format!("verification {what}: {e}"));
+    while let Some(r) = rows.next()? {
+        let child: String = r.get(0)?;
+        let Some(&i) = index.get(&child) else {
+            continue;
+        };
+        let kind: String = r.get(2)?;
+        let text = |j: usize| -> Result<String, StorageError> {
+            r.get::<_, Option<String>>(j)?.ok_or_else(|| {
+                StorageError::Corrupt(format!("verification {kind} without column {j}"))
+            })
+        };
+        let source = || -> Result<sync_protocol::DocumentSource, StorageError> {
+            text(5)?.parse().map_err(|e: String| corrupt("source", e))
+        };
+        let check = match kind.as_str() {
+            "birth_date" => Check::BirthDate {
+                date: date(&text(3)?)?,
+                source: source()?,
+            },
+            "sex" => Check::Sex {
+                sex: text(4)?.parse().map_err(|e: String| corrupt("sex", e))?,
+                source: source()?,
+            },
+            "remeasured" => Check::Remeasured {
+                measurement: text(6)?.parse().map_err(|e: sync_protocol::IdParseError| {
+                    corrupt("measurement", e.to_string())
+                })?,
+            },
+            "confirmed" => Check::Confirmed,
+            _ => continue,
+        };
+        out[i].verifications.push(Verification {
+            id: r
+                .get::<_, String>(1)?
+                .parse()
+                .map_err(|e: sync_protocol::IdParseError| corrupt("id", e.to_string()))?,
+            check,
+            round: r.get(7)?,
+            by: r.get(8)?,
+            recorded_at_ms: r.get(9)?,
+        });
+    }
+    let mut stmt = tx.prepare("SELECT child_a, child_b FROM review WHERE status = 'open'")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let a: String = r.get(0)?;
+        let b: String = r.get(1)?;
+        if let Some(&i) = index.get(&a) {
+            out[i].review_partners.push(b.clone());
+        }
+        if let Some(&i) = index.get(&b) {
+            out[i].review_partners.push(a);
+        }
+    }
+    Ok(())
 }
