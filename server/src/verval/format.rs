@@ -653,6 +653,34 @@ pub fn write_xlsx(report: &VervalReport, path: &Path) -> Result<(), VervalError>
         xlsx_area_sheet(sheet, &rows, with_previous, &bold, &percent).map_err(&err)?;
     }
 
+    if let Some(v) = &report.verification {
+        let sheet = book.add_worksheet().set_name("Verification").map_err(&err)?;
+        let named = |row: &AreaRow, code: &str| AreaRow {
+            code: code.to_owned(),
+            name: None,
+            ..row.clone()
+        };
+        let (recorded, reconciled) = (
+            named(&v.as_recorded, "as recorded"),
+            named(&v.reconciled, "reconciled"),
+        );
+        xlsx_area_sheet(sheet, &[&recorded, &reconciled], false, &bold, &percent).map_err(&err)?;
+        let counts = [
+            ("birth dates changed by the evidence", v.birth_dates_changed),
+            ("sexes changed by the evidence", v.sexes_changed),
+            ("children flagged", v.flagged),
+            ("flagged and verified", v.verified),
+            ("still unverified (worklist)", v.unverified),
+            ("stunted now, may not be", v.may_leave),
+            ("not stunted now, may be", v.may_join),
+        ];
+        for (r, (label, n)) in (4u32..).zip(counts) {
+            sheet.write_string(r, 0, label).map_err(&err)?;
+            sheet.write_number(r, 1, n as f64).map_err(&err)?;
+        }
+        sheet.autofit();
+    }
+
     let sheet = book.add_worksheet().set_name("Stunted").map_err(&err)?;
     xlsx_header(sheet, &LIST_CSV_HEADER, &bold).map_err(&err)?;
     for (r, child) in (1u32..).zip(&report.stunted_list) {

@@ -89,6 +89,32 @@ fn checks_recorded_on_a_device_reach_the_servers_verified_figures() {
     assert!(flag_codes(b).contains(&"implausible".to_owned()), "{b}");
     assert_eq!(b["category"], "tidak_wajar");
 
+    // The worklist as CSV for the bidan's spreadsheet: one row per child,
+    // stunted-now first, reasons in Bahasa Indonesia.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv_path = dir.path().join("worklist.csv");
+    let written = server.json(&[
+        "verval",
+        "worklist",
+        "--round",
+        "2024-08",
+        "--format",
+        "csv",
+        "-o",
+        csv_path.to_str().expect("path"),
+    ]);
+    assert_eq!(written["unverified"], 2);
+    let text = std::fs::read_to_string(&csv_path).expect("worklist written");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let first: Vec<&str> = header.iter().take(3).collect();
+    assert_eq!(first, ["order", "child_id", "consequence"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert_eq!(&rows[0][1], girl.as_str(), "the stunted girl first: {text}");
+    assert!(rows[0].get(19).is_some_and(|f| f.contains("1 Januari")), "{text}");
+    assert_eq!(&rows[1][1], boy.as_str());
+
     // The bidan reads the KIA book; the kader re-measures the boy.
     let v = kader.json(&[
         "verify",
