@@ -494,6 +494,11 @@ pub struct ExportArgs {
     /// Area names (layout `code,level,name,parent_code`).
     #[arg(long, value_name = "areas.csv")]
     pub areas: Option<PathBuf>,
+    /// Write NIKs and street addresses in full (as an upload to e-PPGBM
+    /// needs; audited). Without it NIKs are masked (`3530********0012`) and
+    /// the free-text address left out: exports travel.
+    #[arg(long)]
+    pub reveal: bool,
 }
 
 fn area_names(path: Option<&PathBuf>) -> anyhow::Result<Option<import::AreaDirectory>> {
@@ -748,7 +753,12 @@ pub fn export(
         .transpose()?;
     storage.project_all()?;
     let register = storage.register(&scope_of(args.area.as_deref())?)?;
-    let rows = export::rows_from_register(&register, round, &lookup)?;
+    let personal = if args.reveal {
+        verval::NikDisplay::Revealed
+    } else {
+        verval::NikDisplay::Masked
+    };
+    let rows = export::rows_from_register(&register, round, personal, &lookup)?;
     let xlsx = args
         .output
         .extension()
@@ -766,9 +776,10 @@ pub fn export(
         "register.export",
         args.area.as_deref().unwrap_or("all"),
         &format!(
-            "round={} rows={}",
+            "round={} rows={} reveal={}",
             args.round.as_deref().unwrap_or("latest"),
-            rows.len()
+            rows.len(),
+            args.reveal
         ),
     )?;
     if json {

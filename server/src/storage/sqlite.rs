@@ -594,6 +594,18 @@ impl SqliteStorage {
         )?;
         let mut has_change =
             tx.prepare_cached("SELECT 1 FROM changes WHERE hash = ?1 AND child_id = ?2")?;
+        // A device uploads only what it wrote: a change the server does not
+        // have yet must carry the actor the device bound at login, so it
+        // cannot write in the name of another device or of the server
+        // (merges, imports). Changes the server already holds may come back
+        // (a repair asks for a child's whole history again). An admin token
+        // may relay others' changes (restoring a server from devices).
+        let own_actor: Option<automerge::ActorId> = who
+            .actor
+            .as_deref()
+            .and_then(|a| a.parse::<sync_protocol::DeviceId>().ok())
+            .map(|d| d.actor())
+            .filter(|_| who.role != crate::storage::Role::Admin);
         for group in &request.upload {
             let child = group.child.to_string();
             let child_known: bool = index_get.exists([&child])?;
@@ -628,6 +640,17 @@ impl SqliteStorage {
                             .map_err(|e| format!("not a valid Automerge change: {e}"))
                     })
                     .and_then(|c| {
+                        if let Some(actor) = &own_actor
+                            && c.actor_id() != actor
+                            && !has_change
+                                .exists(params![c.hash().0.as_slice(), child])
+                                .unwrap_or(false)
+                        {
+                            return Err(format!(
+                                "written by another author ({}) than this device",
+                                c.actor_id()
+                            ));
+                        }
                         // A change must build on this child's own history:
                         // every dependency known (stored or earlier in the
                         // upload), and only the registering change may have

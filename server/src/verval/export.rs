@@ -288,8 +288,10 @@ pub fn write_ppgbm_xlsx(rows: &[PpgbmRow], path: &Path) -> Result<(), VervalErro
 pub fn rows_from_register(
     register: &[crate::storage::RegisterChild],
     round: Option<super::Round>,
+    personal: super::NikDisplay,
     names: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<PpgbmRow>, VervalError> {
+    let revealed = personal == super::NikDisplay::Revealed;
     let mut out = Vec::new();
     for entry in register {
         let child = &entry.child;
@@ -311,7 +313,13 @@ pub fn rows_from_register(
             m.posyandu.get(..digits).and_then(names).unwrap_or_default()
         };
         out.push(PpgbmRow {
-            nik: child.nik.clone(),
+            nik: child.nik.as_deref().map(|n| {
+                if revealed {
+                    n.to_owned()
+                } else {
+                    super::mask_nik(n)
+                }
+            }),
             nama: child.name.clone(),
             jk: child.sex.clone(),
             tgl_lahir: child.birth_date,
@@ -326,7 +334,7 @@ pub fn rows_from_register(
             posyandu: name(12),
             rt: child.rt.clone(),
             rw: child.rw.clone(),
-            alamat: child.address.clone(),
+            alamat: child.address.clone().filter(|_| revealed),
             tanggal_pengukuran: m.date,
             berat_kg: raw.weight_g.map(|g| g as f64 / 1000.0),
             tinggi_cm: raw.length_mm.map(|mm| mm as f64 / 10.0),

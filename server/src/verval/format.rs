@@ -654,7 +654,10 @@ pub fn write_xlsx(report: &VervalReport, path: &Path) -> Result<(), VervalError>
     }
 
     if let Some(v) = &report.verification {
-        let sheet = book.add_worksheet().set_name("Verification").map_err(&err)?;
+        let sheet = book
+            .add_worksheet()
+            .set_name("Verification")
+            .map_err(&err)?;
         let named = |row: &AreaRow, code: &str| AreaRow {
             code: code.to_owned(),
             name: None,

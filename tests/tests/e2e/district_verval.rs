@@ -197,6 +197,43 @@ fn verval_figures_match_the_hand_count() {
         records.iter().all(|r| r.get(bb_lahir) == Some("3.1")),
         "birth weight carried from the import to the export"
     );
+    // Exports travel: NIKs masked and street addresses left out unless
+    // revealed, which the audit log records.
+    let column = |name: &str| headers.iter().position(|h| h == name).expect(name);
+    let (nik, alamat) = (column("NIK"), column("Alamat"));
+    let adi = records
+        .iter()
+        .find(|r| r.get(column("Nama")) == Some("Adi Saputra"))
+        .expect("Adi exported");
+    assert_eq!(adi.get(nik), Some("3530********0001"));
+    assert_eq!(adi.get(alamat), Some(""));
+    let full = dir.path().join("eppgbm-full.csv");
+    server.json(&[
+        "export",
+        "--round",
+        "2024-08",
+        "--reveal",
+        "-o",
+        full.to_str().expect("path"),
+    ]);
+    let mut reader = csv::Reader::from_path(&full).expect("export readable");
+    let revealed: Vec<csv::StringRecord> =
+        reader.records().collect::<Result<_, _>>().expect("rows");
+    let adi = revealed
+        .iter()
+        .find(|r| r.get(column("Nama")) == Some("Adi Saputra"))
+        .expect("Adi exported");
+    assert_eq!(adi.get(nik), Some("3530010108220001"));
+    assert_eq!(adi.get(alamat), Some("Dusun Krajan"));
+    let audited: i64 = server
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE action = 'register.export' AND detail LIKE '%reveal=true%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("audit");
+    assert_eq!(audited, 1);
 
     // The same report from the API, for the district only.
     let district = server.enrol("district", "3530");

@@ -1,6 +1,7 @@
 //! Hostile uploads: a change of another document filed under an existing
 //! child, or one that builds on changes the child does not have, is refused
-//! and does not poison the child's record for everyone else.
+//! and does not poison the child's record for everyone else; a change in
+//! the name of another author (another device, the server) is refused.
 
 use std::time::Duration;
 
@@ -43,14 +44,18 @@ fn foreign_or_dangling_changes_are_refused_and_the_child_stays_readable() {
     device.sync();
     let before = server.count("changes");
 
-    // Another document (its own root change and an edit on top of it).
-    let mut other = ChildDocument::create(
-        DeviceId::new().actor(),
-        ChildId::new(),
-        &profile("Penyusup"),
-        1,
-    )
-    .expect("doc");
+    // Another document (its own root change and an edit on top of it),
+    // written under the device's own actor so that only its history is wrong.
+    let own: DeviceId = device
+        .conn()
+        .query_row("SELECT device_id FROM device", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .expect("device id")
+        .parse()
+        .expect("a device id");
+    let mut other =
+        ChildDocument::create(own.actor(), ChildId::new(), &profile("Penyusup"), 1).expect("doc");
     other
         .set_fields(&[(ProfileField::Name, Some("Penyusup 2".into()))], 2)
         .expect("edit");
@@ -106,4 +111,53 @@ fn foreign_or_dangling_changes_are_refused_and_the_child_stays_readable() {
     second.sync();
     let shown = second.json(&["child", "show", &child]);
     assert_eq!(shown["profile"]["name"], "Anak Asli", "{shown}");
+}
+
+#[test]
+fn a_device_cannot_upload_changes_in_the_name_of_another_author() {
+    let server = Server::start();
+    let token = server.enrol("kader", POSYANDU);
+    let device = Device::new();
+    device.login(&server.url(), &token);
+    let child = device.add_child("Anak Asli", "L", "2023-01-01", "Ibu Asli");
+    device.sync();
+    server.wait_projected();
+    let before = server.count("changes");
+
+    // The child's document as the server holds it, edited by a made-up actor
+    // (as if the server had merged it away, or another kader had renamed it).
+    let bytes = server.get(&format!("/v1/docs/{child}"), &token).body;
+    let mut doc = ChildDocument::load(DeviceId::new().actor(), &bytes).expect("doc");
+    let heads = doc.heads();
+    doc.set_fields(&[(ProfileField::Name, Some("Nama Palsu".into()))], 5)
+        .expect("edit");
+    let forged = doc.changes_since(&heads);
+    let request = SyncRequest {
+        batch: uuid::Uuid::now_v7(),
+        cursor: 0,
+        upload: vec![ChildChanges {
+            child: child.parse().expect("child id"),
+            changes: forged
+                .iter()
+                .map(|c| ByteBuf::from(compact::compact(&c.bytes, |_| false)))
+                .collect(),
+        }],
+        max_page_bytes: 0,
+    };
+    let mut http =
+        HttpTransport::new(&server.url(), &token, Duration::from_secs(10)).expect("http");
+    let answer = http
+        .exchange(Endpoint::Sync, &wire::encode(&request).expect("encode"))
+        .expect("answer");
+    let response: SyncResponse = wire::decode(&answer, wire::MAX_MESSAGE_BYTES).expect("decode");
+    assert!(
+        matches!(&response.acks[0], Ack::Rejected(r) if r.contains("another author")),
+        "{:?}",
+        response.acks
+    );
+    assert_eq!(server.count("changes"), before, "nothing stored");
+    // The device's own edits still go through.
+    device.json(&["child", "edit", &child, "--name", "Anak Asli Benar"]);
+    device.sync();
+    assert_eq!(server.count("changes"), before + 1);
 }

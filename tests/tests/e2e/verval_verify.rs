@@ -112,7 +112,10 @@ fn checks_recorded_on_a_device_reach_the_servers_verified_figures() {
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(rows.len(), 2, "{text}");
     assert_eq!(&rows[0][1], girl.as_str(), "the stunted girl first: {text}");
-    assert!(rows[0].get(19).is_some_and(|f| f.contains("1 Januari")), "{text}");
+    assert!(
+        rows[0].get(19).is_some_and(|f| f.contains("1 Januari")),
+        "{text}"
+    );
     assert_eq!(&rows[1][1], boy.as_str());
 
     // The bidan reads the KIA book; the kader re-measures the boy.
