@@ -306,6 +306,8 @@ pub fn child_profile(
         desa: None,
         birth_weight: None,
         birth_length: None,
+        consent_by: None,
+        consent_on: None,
     }
 }
 

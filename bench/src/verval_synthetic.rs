@@ -113,6 +113,8 @@ fn assessed(sex: Sex, birth_date: NaiveDate, rows: &[&ImportRow]) -> Vec<RoundMe
             desa: None,
             birth_weight: None,
             birth_length: None,
+            consent_by: None,
+            consent_on: None,
         },
         measurements,
         merged_into: None,

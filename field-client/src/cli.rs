@@ -147,6 +147,13 @@ pub struct ProfileArgs {
     pub rw: Option<String>,
     #[arg(long)]
     pub address: Option<String>,
+    /// The parent or guardian who consented to recording the child's data,
+    /// e.g. "Sri (ibu)" (UU 27/2022). An empty value withdraws it.
+    #[arg(long, value_name = "NAME")]
+    pub consent_by: Option<String>,
+    /// The day consent was given (default: today).
+    #[arg(long, value_name = "DATE", requires = "consent_by")]
+    pub consent_on: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -141,6 +141,8 @@ pub fn seed(storage: &dyn Storage, today: NaiveDate, now_ms: i64) -> Result<Demo
                 desa: None,
                 birth_weight: None,
                 birth_length: None,
+                consent_by: None,
+                consent_on: None,
             };
             let id = ChildId::new();
             let mut doc = ChildDocument::create(actor.clone(), id, &profile, now_ms)

@@ -82,6 +82,8 @@ pub fn registrations(rows: &[ImportRow]) -> Vec<IncomingRegistration> {
                         .filter(|d| !r.posyandu.starts_with(d.as_str())),
                     birth_weight: r.birth_weight,
                     birth_length: r.birth_length,
+                    consent_by: None,
+                    consent_on: None,
                 },
                 measurements: Vec::new(),
                 bare_rows: Vec::new(),

@@ -58,9 +58,9 @@ pub fn write(conn: &Connection, p: &ProjectedChild) -> Result<(), rusqlite::Erro
     conn.prepare_cached(
         "INSERT INTO children (id, posyandu, name, sex, birth_date, mother_name, nik, no_kk, mother_nik,
             father_name, rt, rw, address, last_measured, last_haz, last_tbu, stunted, conflicts,
-            desa, merged_into, birth_weight_g, birth_length_mm)
+            desa, merged_into, birth_weight_g, birth_length_mm, consent_by, consent_on)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-            ?21, ?22)
+            ?21, ?22, ?23, ?24)
          ON CONFLICT (id) DO UPDATE SET posyandu = excluded.posyandu, name = excluded.name,
             sex = excluded.sex, birth_date = excluded.birth_date, mother_name = excluded.mother_name,
             nik = excluded.nik, no_kk = excluded.no_kk, mother_nik = excluded.mother_nik,
@@ -69,7 +69,8 @@ pub fn write(conn: &Connection, p: &ProjectedChild) -> Result<(), rusqlite::Erro
             last_haz = excluded.last_haz, last_tbu = excluded.last_tbu,
             stunted = excluded.stunted, conflicts = excluded.conflicts, desa = excluded.desa,
             merged_into = excluded.merged_into, birth_weight_g = excluded.birth_weight_g,
-            birth_length_mm = excluded.birth_length_mm",
+            birth_length_mm = excluded.birth_length_mm, consent_by = excluded.consent_by,
+            consent_on = excluded.consent_on",
     )?
     .execute(params![
         p.id,
@@ -94,6 +95,8 @@ pub fn write(conn: &Connection, p: &ProjectedChild) -> Result<(), rusqlite::Erro
         child.merged_into.map(|m| m.to_string()),
         pr.birth_weight.map(|g| g.0),
         pr.birth_length.map(|l| l.0),
+        pr.consent_by,
+        pr.consent_on.map(|d| d.to_string()),
     ])?;
     conn.prepare_cached("DELETE FROM measurements WHERE child_id = ?1")?
         .execute([&p.id])?;

@@ -663,6 +663,8 @@ fn ppgbm_rows() -> Vec<PpgbmRow> {
         waz: Some(-2.5),
         haz: Some(-3.1),
         whz: Some(-2.2),
+        consent_by: Some("Sri (ibu)".into()),
+        consent_on: Some("2024-03-04".into()),
     }]
 }
 
@@ -694,6 +696,8 @@ fn ppgbm_csv_has_eppgbm_columns() {
     assert_eq!(cell("TB/U"), "Sangat Pendek");
     assert_eq!(cell("BB/TB"), "Gizi Kurang");
     assert_eq!(cell("ZS BB/TB"), "-2.20");
+    assert_eq!(cell("Persetujuan Ortu"), "Sri (ibu)");
+    assert_eq!(cell("Tgl Persetujuan"), "2024-03-04");
 }
 
 #[test]

@@ -180,6 +180,8 @@ mod tests {
             desa: None,
             birth_weight: None,
             birth_length: None,
+            consent_by: None,
+            consent_on: None,
         };
         let mut doc =
             ChildDocument::create(DeviceId::new().actor(), ChildId::new(), &profile, 1).unwrap();

@@ -9,7 +9,8 @@
 //! ├─ profile: map            name, sex (L/P), birth_date (YYYY-MM-DD), mother_name,
 //! │                          nik, no_kk, mother_nik, father_name, rt, rw, address, posyandu,
 //! │                          desa (domicile, when recorded), birth_weight_g,
-//! │                          birth_length_mm (whole numbers as text)
+//! │                          birth_length_mm (whole numbers as text),
+//! │                          consent_by, consent_on (parental consent)
 //! ├─ measurements: map       <measurement UUID> → map
 //! │    date (YYYY-MM-DD), weight_g, length_mm, muac_mm, head_mm (uint),
 //! │    position (lying/standing), oedema (bool), posyandu, by, recorded_at (ms),
@@ -548,6 +549,10 @@ impl ChildDocument {
             birth_weight: whole_number(text("birth_weight_g")?, "birth_weight_g")?.map(Grams),
             birth_length: whole_number(text("birth_length_mm")?, "birth_length_mm")?
                 .map(Millimetres),
+            consent_by: text("consent_by")?,
+            consent_on: text("consent_on")?
+                .map(|d| parse_date("consent_on", &d))
+                .transpose()?,
         };
         let mut measurements = Vec::new();
         for item in d.map_range(&self.measurements, ..) {
@@ -848,6 +853,8 @@ mod tests {
             desa: None,
             birth_weight: None,
             birth_length: None,
+            consent_by: None,
+            consent_on: None,
         }
     }
 

@@ -122,11 +122,16 @@ pub enum ProfileField {
     BirthWeight,
     /// Birth length in millimetres (text of a whole number).
     BirthLength,
+    /// Who gave consent to record the child's data (a parent or guardian,
+    /// e.g. "Sri (ibu)"), as UU 27/2022 asks for a child's personal data.
+    ConsentBy,
+    /// The day that consent was given (YYYY-MM-DD).
+    ConsentOn,
 }
 
 impl ProfileField {
     /// Every field, in display order.
-    pub const ALL: [ProfileField; 15] = [
+    pub const ALL: [ProfileField; 17] = [
         ProfileField::Name,
         ProfileField::Sex,
         ProfileField::BirthDate,
@@ -142,6 +147,8 @@ impl ProfileField {
         ProfileField::Desa,
         ProfileField::BirthWeight,
         ProfileField::BirthLength,
+        ProfileField::ConsentBy,
+        ProfileField::ConsentOn,
     ];
 
     /// The key in the document's `profile` map.
@@ -162,6 +169,8 @@ impl ProfileField {
             ProfileField::Desa => "desa",
             ProfileField::BirthWeight => "birth_weight_g",
             ProfileField::BirthLength => "birth_length_mm",
+            ProfileField::ConsentBy => "consent_by",
+            ProfileField::ConsentOn => "consent_on",
         }
     }
 }
@@ -187,6 +196,9 @@ pub struct Profile {
     pub desa: Option<String>,
     pub birth_weight: Option<Grams>,
     pub birth_length: Option<Millimetres>,
+    /// The parent or guardian who consented to the record, and when.
+    pub consent_by: Option<String>,
+    pub consent_on: Option<NaiveDate>,
 }
 
 impl Profile {
@@ -208,6 +220,8 @@ impl Profile {
             ProfileField::Desa => self.desa.clone(),
             ProfileField::BirthWeight => self.birth_weight.map(|g| g.0.to_string()),
             ProfileField::BirthLength => self.birth_length.map(|l| l.0.to_string()),
+            ProfileField::ConsentBy => self.consent_by.clone(),
+            ProfileField::ConsentOn => self.consent_on.map(|d| d.to_string()),
         }
     }
 }

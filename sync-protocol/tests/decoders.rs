@@ -33,6 +33,8 @@ fn document() -> ChildDocument {
         desa: None,
         birth_weight: None,
         birth_length: None,
+        consent_by: None,
+        consent_on: None,
     };
     let mut doc =
         ChildDocument::create(DeviceId::new().actor(), ChildId::new(), &profile, 1).expect("doc");

@@ -207,6 +207,29 @@ fn edits_from(
     if let Some(mother) = required("mother-name", given(&args.mother_name))? {
         edits.push((ProfileField::MotherName, Some(mother)));
     }
+    match given(&args.consent_by) {
+        Some(Some(by)) => {
+            let on = match args.consent_on.as_deref() {
+                None => today,
+                Some(s) => parse_date(s).filter(|d| *d <= today).ok_or_else(|| {
+                    user_error(
+                        format!(
+                            "--consent-on: `{s}` bukan tanggal yang sudah lewat; pakai YYYY-MM-DD"
+                        ),
+                        format!("--consent-on: `{s}` is not a past date; use YYYY-MM-DD"),
+                    )
+                })?,
+            };
+            edits.push((ProfileField::ConsentBy, Some(by)));
+            edits.push((ProfileField::ConsentOn, Some(on.to_string())));
+        }
+        // Withdrawn: both cleared.
+        Some(None) => {
+            edits.push((ProfileField::ConsentBy, None));
+            edits.push((ProfileField::ConsentOn, None));
+        }
+        None => {}
+    }
     for (field, v) in [
         (ProfileField::Nik, &args.nik),
         (ProfileField::NoKk, &args.no_kk),
@@ -266,6 +289,10 @@ fn apply(profile: &mut Profile, edits: &[(ProfileField, Option<String>)]) {
                 profile.birth_length = v
                     .and_then(|t| t.parse().ok())
                     .map(sync_protocol::Millimetres)
+            }
+            ProfileField::ConsentBy => profile.consent_by = v,
+            ProfileField::ConsentOn => {
+                profile.consent_on = v.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
             }
         }
     }
@@ -384,6 +411,8 @@ pub fn add(args: &ChildAddArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::R
         desa: None,
         birth_weight: None,
         birth_length: None,
+        consent_by: None,
+        consent_on: None,
     };
     apply(&mut profile, &edits);
     if !args.new {
@@ -593,6 +622,7 @@ pub fn show(args: &ChildShowArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
                     "name": p.name, "sex": p.sex.code(), "birth_date": p.birth_date.to_string(),
                     "mother_name": p.mother_name, "nik": p.nik, "no_kk": p.no_kk, "mother_nik": p.mother_nik,
                     "father_name": p.father_name, "rt": p.rt, "rw": p.rw, "address": p.address, "posyandu": p.posyandu,
+                    "consent_by": p.consent_by, "consent_on": p.consent_on.map(|d| d.to_string()),
                 },
                 "conflicts": conflicts.iter().map(|c| json!({"field": c.field.key(), "values": c.values})).collect::<Vec<_>>(),
                 "merged_into": child.merged_into.map(|m| m.to_string()),
@@ -640,6 +670,22 @@ pub fn show(args: &ChildShowArgs, ctx: &Context, out: &mut dyn Write) -> anyhow:
         }
     }
     writeln!(out, "  Posyandu: {}", p.posyandu)?;
+    match (&p.consent_by, p.consent_on) {
+        (Some(by), on) => writeln!(
+            out,
+            "  {}: {by}{}",
+            lang.pick("Persetujuan orang tua", "Parental consent"),
+            on.map(|d| format!(", {d}")).unwrap_or_default()
+        )?,
+        (None, _) => writeln!(
+            out,
+            "  {}",
+            lang.pick(
+                "⚠ Persetujuan orang tua belum dicatat (--consent-by)",
+                "⚠ No parental consent recorded yet (--consent-by)"
+            )
+        )?,
+    }
     for v in &child.verifications {
         writeln!(
             out,

@@ -384,6 +384,9 @@ pub struct RegisterChild {
     pub verifications: Vec<sync_protocol::Verification>,
     /// The children it is paired with in an open review item.
     pub review_partners: Vec<String>,
+    /// Parental consent: who gave it and when (`YYYY-MM-DD`), if recorded.
+    pub consent_by: Option<String>,
+    pub consent_on: Option<String>,
 }
 
 /// A measurement's values as entered.

@@ -265,6 +265,12 @@ CREATE TABLE verifications (
     PRIMARY KEY (child_id, id)
 );
 "#,
+    r#"
+-- Parental consent (migration 6), shown in exports.
+ALTER TABLE children ADD COLUMN consent_by TEXT;
+ALTER TABLE children ADD COLUMN consent_on TEXT;
+UPDATE child_index SET projected_seq = 0;
+"#,
 ];
 
 /// Rebuild a child's saved document once this many changes came after it.

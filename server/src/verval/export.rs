@@ -24,7 +24,7 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use super::VervalError;
 
 /// e-PPGBM's header, in its order and spelling.
-pub const PPGBM_HEADER: [&str; 29] = [
+pub const PPGBM_HEADER: [&str; 31] = [
     "No",
     "NIK",
     "Nama",
@@ -54,6 +54,10 @@ pub const PPGBM_HEADER: [&str; 29] = [
     "ZS TB/U",
     "BB/TB",
     "ZS BB/TB",
+    // Not e-PPGBM's: the parental consent the record rests on (UU 27/2022),
+    // after its columns so an upload can drop them.
+    "Persetujuan Ortu",
+    "Tgl Persetujuan",
 ];
 
 /// One line of the e-PPGBM list: a child and one of its measurements.
@@ -85,6 +89,9 @@ pub struct PpgbmRow {
     pub waz: Option<f64>,
     pub haz: Option<f64>,
     pub whz: Option<f64>,
+    /// Who gave parental consent, and when (`YYYY-MM-DD`).
+    pub consent_by: Option<String>,
+    pub consent_on: Option<String>,
 }
 
 /// `"2 Tahun - 3 Bulan - 5 Hari"`: calendar years, months and days from birth to `on`
@@ -195,8 +202,8 @@ fn cara_ukur(position: Option<Position>) -> &'static str {
     }
 }
 
-/// The 29 cells of `row` as text, numbered `no`.
-fn cells(no: usize, row: &PpgbmRow) -> [String; 29] {
+/// The 31 cells of `row` as text, numbered `no`.
+fn cells(no: usize, row: &PpgbmRow) -> [String; 31] {
     let age = growth::age_in_days(row.tgl_lahir, row.tanggal_pengukuran);
     [
         no.to_string(),
@@ -228,6 +235,8 @@ fn cells(no: usize, row: &PpgbmRow) -> [String; 29] {
         z(row.haz),
         bbtb_label(row.whz, age),
         z(row.whz),
+        row.consent_by.clone().unwrap_or_default(),
+        row.consent_on.clone().unwrap_or_default(),
     ]
 }
 
@@ -349,6 +358,8 @@ pub fn rows_from_register(
             waz: m.waz,
             haz: m.haz,
             whz: m.whz,
+            consent_by: entry.consent_by.clone(),
+            consent_on: entry.consent_on.clone(),
         });
     }
     Ok(out)

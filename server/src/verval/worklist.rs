@@ -602,6 +602,8 @@ mod tests {
                 .collect(),
             verifications: Vec::new(),
             review_partners: Vec::new(),
+            consent_by: None,
+            consent_on: None,
         }
     }
 

@@ -31,6 +31,8 @@ fn profile(name: &str) -> Profile {
         desa: None,
         birth_weight: None,
         birth_length: None,
+        consent_by: None,
+        consent_on: None,
     }
 }
 

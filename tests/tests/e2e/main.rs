@@ -4,6 +4,7 @@
 
 mod access;
 mod cli;
+mod consent;
 mod crash;
 mod district_merge;
 mod district_review;

@@ -69,6 +69,8 @@ fn profile(rng: &mut StdRng, n: usize) -> Profile {
         desa: None,
         birth_weight: None,
         birth_length: None,
+        consent_by: None,
+        consent_on: None,
     }
 }
 

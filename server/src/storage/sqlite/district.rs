@@ -579,7 +579,8 @@ impl SqliteStorage {
                         (SELECT count(*) FROM children d WHERE d.merged_into = c.id),
                         m.id, m.date, m.round, m.posyandu, m.haz, m.waz, m.whz, m.implausible,
                         m.length_mm, m.void_reason, m.weight_g, m.position, m.muac_mm,
-                        c.birth_weight_g, c.birth_length_mm, m.head_mm, m.oedema
+                        c.birth_weight_g, c.birth_length_mm, m.head_mm, m.oedema,
+                        c.consent_by, c.consent_on
                    FROM children c
                    LEFT JOIN measurements m ON m.child_id = c.id
                   WHERE c.merged_into IS NULL AND {}
@@ -616,6 +617,8 @@ impl SqliteStorage {
                         registrations: Vec::new(),
                         verifications: Vec::new(),
                         review_partners: Vec::new(),
+                        consent_by: r.get(29)?,
+                        consent_on: r.get(30)?,
                     });
                 }
                 let Some(m_id) = r.get::<_, Option<String>>(12)? else {
