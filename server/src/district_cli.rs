@@ -11,7 +11,7 @@ use tumbuh_server::storage::{MergeDecision, MergeRecord, ReviewItem};
 use tumbuh_server::{Storage, dedup, import, ingest, review};
 
 /// Who the audit log names for commands run on the server itself.
-pub const ADMIN_CLI: &str = "admin-cli";
+pub const ADMIN_CLI: &str = tumbuh_server::storage::ADMIN_CLI;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {

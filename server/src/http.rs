@@ -168,6 +168,16 @@ impl FromRequestParts<AppState> for Caller {
                 "unknown token: ask the district admin for an enrolment",
             )
         })?;
+        if who.person {
+            let over =
+                who.revoked_at_ms.is_some() || who.expires_at_ms.is_some_and(|at| at <= now_ms());
+            if over {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "this session has ended (signed out, expired or the account disabled): sign in again at POST /v1/session",
+                ));
+            }
+        }
         if let Some(at) = who.revoked_at_ms {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -206,6 +216,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/login", post(login))
+        .route("/v1/session", post(sign_in).delete(sign_out))
         .route("/v1/sync", post(sync))
         .route("/v1/snapshot", post(snapshot))
         .route("/v1/repair", post(repair))
@@ -256,6 +267,7 @@ async fn login(
     Caller(who): Caller,
     body: Bytes,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    require_device(&who)?;
     let req: LoginRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("login body: {e}")))?;
     let actor: DeviceId = req
@@ -320,6 +332,7 @@ async fn sync(
     Caller(who): Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    require_device(&who)?;
     let request: wire::SyncRequest = decode_body(&body, &state.limits)?;
     let changes: usize = request.upload.iter().map(|g| g.changes.len()).sum();
     if changes > state.limits.max_changes_per_request {
@@ -346,6 +359,7 @@ async fn snapshot(
     Caller(who): Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    require_device(&who)?;
     let request: wire::SnapshotRequest = decode_body(&body, &state.limits)?;
     let page = page_bytes(request.max_page_bytes, &state.limits);
     let storage = state.storage.clone();
@@ -358,6 +372,7 @@ async fn repair(
     Caller(who): Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    require_device(&who)?;
     let request: wire::RepairRequest = decode_body(&body, &state.limits)?;
     let storage = state.storage.clone();
     let response = blocking(move || storage.repair(&who, &request)).await?;
@@ -521,6 +536,110 @@ async fn conflicts(
     let storage = state.storage.clone();
     let rows = blocking(move || storage.conflicts(&who.scope)).await?;
     Ok(Json(serde_json::json!({ "conflicts": rows })).into_response())
+}
+
+/// Sync is for field devices: a person's session has no Automerge actor.
+fn require_device(who: &Enrolment) -> Result<(), ApiError> {
+    if who.person {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "a person's session cannot sync: field devices use their enrolment token",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct SignIn {
+    name: String,
+    password: String,
+}
+
+/// `POST /v1/session`: a person signs in with name and password and gets a
+/// session token (see `crate::people`). Wrong name and wrong password answer
+/// alike (401), after the same argon2 work; too many wrong passwords lock
+/// the name for a while (429).
+async fn sign_in(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let req: SignIn = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("sign-in body: {e} (expected {{\"name\": …, \"password\": …}})"),
+        )
+    })?;
+    let storage = state.storage.clone();
+    let now = now_ms();
+    blocking(
+        move || -> Result<Result<Response, ApiError>, StorageError> {
+            let found = storage.user_credentials(req.name.trim())?;
+            let stored = found
+                .as_ref()
+                .map_or(crate::people::decoy_hash(), |(_, h)| h.as_str());
+            let matches = crate::people::verify_password(stored, &req.password);
+            let refused = || {
+                Ok(Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "wrong name or password",
+                )))
+            };
+            let Some((user, _)) = found else {
+                return refused();
+            };
+            if let Some(until) = user.locked_until_ms.filter(|u| *u > now) {
+                return Ok(Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!(
+                        "too many wrong passwords: this name is locked until {} UTC",
+                        chrono::DateTime::from_timestamp_millis(until)
+                            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_default()
+                    ),
+                )));
+            }
+            if user.disabled_at_ms.is_some() {
+                return refused();
+            }
+            if !matches {
+                storage.record_signin(&user, None, now)?;
+                return refused();
+            }
+            let token = crate::people::new_session_token();
+            let expires = now + crate::people::SESSION_HOURS * 3_600_000;
+            storage.record_signin(&user, Some((crate::token::hash(&token), expires)), now)?;
+            Ok(Ok(Json(serde_json::json!({
+                "token": token,
+                "expires_at_ms": expires,
+                "role": user.role.code(),
+                "area": user.scope.to_text(),
+            }))
+            .into_response()))
+        },
+    )
+    .await?
+}
+
+/// `DELETE /v1/session`: signs the caller's session out.
+async fn sign_out(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    if !who.person {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "only a person's session signs out; a device is revoked with `tumbuh-server device revoke`",
+        ));
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    let storage = state.storage.clone();
+    let ended =
+        blocking(move || storage.end_session(&crate::token::hash(&token), now_ms())).await?;
+    Ok(Json(serde_json::json!({ "signed_out": ended })).into_response())
 }
 
 /// The review queue is the district's: district and admin roles only.

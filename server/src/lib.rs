@@ -19,6 +19,7 @@ pub mod http;
 pub mod import;
 pub mod ingest;
 pub mod link;
+pub mod people;
 pub mod projection;
 pub mod review;
 pub mod storage;

@@ -13,6 +13,7 @@ use sync_protocol::{AreaCode, Scope};
 use tumbuh_server::{Limits, Role, SqliteStorage, Storage, bundle, enrol};
 
 mod district_cli;
+mod user_cli;
 
 /// Tumbuh central server: sync for field devices, area-scoped, with WHO z-scores.
 #[derive(Debug, Parser)]
@@ -70,6 +71,10 @@ enum Command {
     /// Enrol and list devices.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// People who sign in with a password (district, puskesmas, bidan
+    /// staff, admins), separate from device tokens.
+    #[command(subcommand)]
+    User(user_cli::UserCommand),
     /// List open conflicts (fields two devices set to different values).
     Conflicts,
     /// Sync by file: import a device's bundle and write the reply.
@@ -390,6 +395,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::User(command) => user_cli::run(open(&cli)?.as_ref(), command, cli.json, now_ms()),
         Command::Conflicts => {
             let conflicts = open(&cli)?.conflicts(&Scope::All)?;
             if cli.json {

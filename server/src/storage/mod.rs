@@ -121,6 +121,10 @@ pub struct Enrolment {
     pub expires_at_ms: Option<i64>,
     /// When the device was revoked; a revoked token is refused.
     pub revoked_at_ms: Option<i64>,
+    /// A person's session (`crate::people`), not a device: it may read and
+    /// decide like a device of its role and area, but never sync.
+    #[serde(skip)]
+    pub person: bool,
 }
 
 fn scope_text<S: serde::Serializer>(scope: &Scope, s: S) -> Result<S::Ok, S::Error> {
@@ -136,6 +140,25 @@ pub struct NewEnrolment {
     pub token_hash: [u8; 32],
     pub bundle_key: [u8; 32],
     pub expires_at_ms: Option<i64>,
+}
+
+/// Who the audit log names for commands run on the server itself.
+pub const ADMIN_CLI: &str = "admin-cli";
+
+/// A person who signs in with a password (`crate::people`).
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    #[serde(serialize_with = "scope_text")]
+    pub scope: Scope,
+    pub created_at_ms: i64,
+    pub disabled_at_ms: Option<i64>,
+    /// Wrong passwords in a row since the last good one.
+    pub failed_signins: i64,
+    /// Sign-in refused until then after too many wrong passwords.
+    pub locked_until_ms: Option<i64>,
 }
 
 /// One entry of the audit log.
@@ -439,8 +462,43 @@ pub trait Storage: Send + Sync + 'static {
     /// Reads the audit log, oldest first.
     fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StorageError>;
     /// The enrolment a token hash belongs to, revoked or expired ones
-    /// included (the caller refuses those with a clear message).
+    /// included (the caller refuses those with a clear message): a device,
+    /// or a person's session (`person` set; expired, ended or disabled ones
+    /// come back revoked or expired).
     fn authenticate(&self, token_hash: &[u8; 32]) -> Result<Option<Enrolment>, StorageError>;
+    /// Adds a person who signs in with a password (hash made by the caller).
+    fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        scope: &Scope,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<User, StorageError>;
+    /// Every person, disabled ones included.
+    fn users(&self) -> Result<Vec<User>, StorageError>;
+    /// A person and their password hash, for sign-in.
+    fn user_credentials(&self, name: &str) -> Result<Option<(User, String)>, StorageError>;
+    /// Sets a new password hash (and unlocks the name); audited.
+    fn set_user_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<User, StorageError>;
+    /// Disables a person and ends their sessions; audited.
+    fn disable_user(&self, name: &str, now_ms: i64) -> Result<User, StorageError>;
+    /// Records a sign-in attempt: a good one opens a session with this token
+    /// hash until `expires_at_ms` and clears the failures; a bad one counts,
+    /// locking the name after `crate::people::MAX_FAILURES`. Audited.
+    fn record_signin(
+        &self,
+        user: &User,
+        session: Option<([u8; 32], i64)>,
+        now_ms: i64,
+    ) -> Result<(), StorageError>;
+    /// Ends a person's session (sign-out); false when there was none.
+    fn end_session(&self, token_hash: &[u8; 32], now_ms: i64) -> Result<bool, StorageError>;
     /// The enrolment and bundle key of a device, for bundles.
     fn bundle_key(&self, id: Uuid) -> Result<Option<(Enrolment, [u8; 32])>, StorageError>;
     /// Records the field device's actor id at sign-in.

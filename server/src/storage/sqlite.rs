@@ -33,11 +33,12 @@ use uuid::Uuid;
 use super::{
     AuditEntry, AuditFilter, ChildDetail, ChildSummary, Conflict, Enrolment, ImportOutcome,
     IncomingRegistration, LinkInputs, MergeDecision, MergeRecord, NewEnrolment, NewReview,
-    RegisterChild, ReviewItem, Role, Stats, Storage, StorageError,
+    RegisterChild, ReviewItem, Role, Stats, Storage, StorageError, User,
 };
 use crate::projection::{self, ProjectedChild};
 
 mod district;
+mod people;
 
 /// Schema migrations, applied in order (`PRAGMA user_version` counts them).
 /// Append only.
@@ -271,6 +272,28 @@ ALTER TABLE children ADD COLUMN consent_by TEXT;
 ALTER TABLE children ADD COLUMN consent_on TEXT;
 UPDATE child_index SET projected_seq = 0;
 "#,
+    r#"
+-- People who sign in with a password (migration 7), and their sessions;
+-- separate from the devices' enrolment tokens (see people.rs).
+CREATE TABLE users (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL UNIQUE,
+    role            TEXT NOT NULL,
+    scope           TEXT NOT NULL,
+    password        TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    disabled_at     INTEGER,
+    failed_signins  INTEGER NOT NULL DEFAULT 0,
+    locked_until    INTEGER
+);
+CREATE TABLE sessions (
+    token_hash  BLOB PRIMARY KEY,
+    user_id     TEXT NOT NULL REFERENCES users (id),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    ended_at    INTEGER
+);
+"#,
 ];
 
 /// Rebuild a child's saved document once this many changes came after it.
@@ -326,6 +349,7 @@ fn enrolment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Enrolment, Vec
             last_sync_ms: r.get(6)?,
             expires_at_ms: r.get(8)?,
             revoked_at_ms: r.get(9)?,
+            person: false,
         },
         r.get(7)?,
     ))
@@ -810,6 +834,7 @@ impl Storage for SqliteStorage {
             last_sync_ms: None,
             expires_at_ms: new.expires_at_ms,
             revoked_at_ms: None,
+            person: false,
         })
     }
 
@@ -828,14 +853,63 @@ impl Storage for SqliteStorage {
 
     fn authenticate(&self, token_hash: &[u8; 32]) -> Result<Option<Enrolment>, StorageError> {
         self.with_read(|tx| {
-            Ok(tx
+            let device = tx
                 .prepare_cached(&format!(
                     "SELECT {ENROLMENT_COLUMNS} FROM devices WHERE token_hash = ?1"
                 ))?
                 .query_row([token_hash.as_slice()], enrolment_from_row)
                 .optional()?
-                .map(|(e, _)| e))
+                .map(|(e, _)| e);
+            match device {
+                Some(e) => Ok(Some(e)),
+                None => people::session(tx, token_hash),
+            }
         })
+    }
+
+    fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        scope: &Scope,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<User, StorageError> {
+        self.with_write(|tx| people::add_user(tx, name, role, scope, password_hash, now_ms))
+    }
+
+    fn users(&self) -> Result<Vec<User>, StorageError> {
+        self.with_read(people::users)
+    }
+
+    fn user_credentials(&self, name: &str) -> Result<Option<(User, String)>, StorageError> {
+        self.with_read(|tx| people::credentials(tx, name))
+    }
+
+    fn set_user_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<User, StorageError> {
+        self.with_write(|tx| people::set_password(tx, name, password_hash, now_ms))
+    }
+
+    fn disable_user(&self, name: &str, now_ms: i64) -> Result<User, StorageError> {
+        self.with_write(|tx| people::disable(tx, name, now_ms))
+    }
+
+    fn record_signin(
+        &self,
+        user: &User,
+        session: Option<([u8; 32], i64)>,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.with_write(|tx| people::record_signin(tx, user, session, now_ms))
+    }
+
+    fn end_session(&self, token_hash: &[u8; 32], now_ms: i64) -> Result<bool, StorageError> {
+        self.with_write(|tx| people::end_session(tx, token_hash, now_ms))
     }
 
     fn bundle_key(&self, id: Uuid) -> Result<Option<(Enrolment, [u8; 32])>, StorageError> {

@@ -13,6 +13,7 @@ mod hostile;
 mod import_cli;
 mod limits;
 mod openapi;
+mod people_signin;
 mod privacy_logs;
 mod role_matrix;
 mod sync_bundle;
