@@ -325,6 +325,20 @@ fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
+/// The audit action of an uploaded change that edits or voids what was
+/// recorded (by the message the document layer commits it with; ordinary
+/// registrations and measurements are in `changes` already, with their
+/// device). A device could lie in the message: the change itself, kept in
+/// `changes`, is the record of what it did.
+fn audited_edit(message: Option<&str>) -> Option<&'static str> {
+    match message? {
+        "edit profile" => Some("child.edit"),
+        "void measurement" => Some("measurement.void"),
+        m if m.starts_with("verify") => Some("child.verify"),
+        _ => None,
+    }
+}
+
 fn blob32(v: Vec<u8>) -> Result<[u8; 32], StorageError> {
     <[u8; 32]>::try_from(v.as_slice()).map_err(|_| StorageError::Corrupt("bad key length".into()))
 }
@@ -624,6 +638,9 @@ impl SqliteStorage {
         )?;
         let mut has_change =
             tx.prepare_cached("SELECT 1 FROM changes WHERE hash = ?1 AND child_id = ?2")?;
+        let mut audit = tx.prepare_cached(
+            "INSERT INTO audit (at, who, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
         // A device uploads only what it wrote: a change the server does not
         // have yet must carry the actor the device bound at login, so it
         // cannot write in the name of another device or of the server
@@ -763,6 +780,15 @@ impl SqliteStorage {
                     digest.add_hash(&hash.0);
                     last_seq = tx.last_insert_rowid();
                     stored += 1;
+                    if let Some(action) = audited_edit(change.message().map(|m| &m[..])) {
+                        audit.execute(params![
+                            now_ms,
+                            me,
+                            action,
+                            child,
+                            format!("change {}", hex::encode(&hash.0[..8]))
+                        ])?;
+                    }
                 }
                 acks.push(Ack::Stored);
             }

@@ -201,3 +201,33 @@ fn nik_and_address_are_masked_unless_a_district_role_asks_and_that_is_audited() 
     assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");
     assert_eq!(audit[0]["target"], child.as_str());
 }
+
+#[test]
+fn edits_voids_and_checks_arriving_from_a_device_are_audited_with_who() {
+    let server = Server::start();
+    let (id, token) = enrol(&server);
+    let device = Device::new();
+    device.login(&server.url(), &token);
+    let child = device.add_child("Anak Asli", "L", "2023-01-01", "Ibu");
+    let m = device.measure(&child, "2024-08-05", "9.5", &[]);
+    device.sync();
+    let quiet = server.json(&["audit", "--who", &id]);
+    assert!(
+        quiet.as_array().is_some_and(Vec::is_empty),
+        "registering and measuring are in `changes`, not the audit log: {quiet}"
+    );
+    device.json(&["child", "edit", &child, "--name", "Anak Benar"]);
+    let mid = m["id"].as_str().expect("measurement id");
+    device.json(&["measure", "void", mid, "--reason", "salah timbang"]);
+    device.json(&["verify", &child, "--confirmed", "--round", "2024-08"]);
+    device.sync();
+    let entries = server.json(&["audit", "--who", &id]);
+    let actions: Vec<&str> = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["target"] == child.as_str())
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(actions, ["child.edit", "measurement.void", "child.verify"]);
+}
