@@ -780,7 +780,7 @@ impl SqliteStorage {
                     digest.add_hash(&hash.0);
                     last_seq = tx.last_insert_rowid();
                     stored += 1;
-                    if let Some(action) = audited_edit(change.message().map(|m| &m[..])) {
+                    if let Some(action) = audited_edit(change.message()) {
                         audit.execute(params![
                             now_ms,
                             me,
