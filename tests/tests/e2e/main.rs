@@ -14,6 +14,7 @@ mod limits;
 mod openapi;
 mod privacy_logs;
 mod role_matrix;
+mod server_kill9;
 mod sync_bundle;
 mod sync_converge;
 mod sync_demo;
