@@ -73,8 +73,19 @@
 //!   Takes several minutes with the defaults, so it is not part of `all`;
 //!   smaller sizes by flags (e.g. `--children 500 --memory-children 5000
 //!   --devices 40`) give a quick run.
+//! * **`load`**: the real `tumbuh-server` binary (release, found beside this
+//!   one) on a fresh database; 200 simulated devices (4 per posyandu, each
+//!   its own enrolment and store, the `sync` generator) record a few
+//!   children, then new measurements, and call `field_client::sync::sync`
+//!   for several rounds on a pool of threads (8 per core), through a proxy
+//!   on 127.0.0.1 that cuts 5 % of the HTTP requests mid-body (seeded
+//!   RNG; half in the request body, half in the response body). Reported:
+//!   requests, requests cut, client retries, sync calls that still returned
+//!   an error, changes made on the devices against those stored on the
+//!   server after a final uncut sync (data lost, target 0), time,
+//!   throughput and latency. See `load.rs`.
 //! * **`all`**: `zscore-lib`, `zscore-csv` and `measure` with their defaults
-//!   and a summary table (not `sync`: run it on its own).
+//!   and a summary table (not `sync` or `load`: run them on their own).
 //!
 //! # How to reproduce
 //!
@@ -83,11 +94,12 @@
 //! cargo build --release -p tumbuh-bench -p field-client -p tumbuh-server
 //! cargo run --release -p tumbuh-bench -- all
 //! cargo run --release -p tumbuh-bench -- sync
+//! cargo run --release -p tumbuh-bench -- load
 //! ```
 //!
 //! The `tumbuh` binary is taken from beside this one
 //! (`current_exe().with_file_name("tumbuh")`), and so is `tumbuh-server` for
-//! `sync`'s figure 7, so all must come from the same target dir and profile
+//! `sync`'s figure 7 and for `load`, so all must come from the same target dir and profile
 //! (building `tumbuh-bench` alone does not build them). Temporary files go to `$TMPDIR` (or `--dir`); the
 //! store's fsyncs make `measure` depend on that disk: use a real disk, not a
 //! tmpfs, for field-like figures. Figures vary with the machine and its
@@ -95,7 +107,9 @@
 
 mod data;
 mod link;
+mod load;
 mod measure;
+mod proxy;
 mod sync;
 mod sys;
 mod verval_synthetic;
@@ -155,11 +169,13 @@ enum Cmd {
     },
     /// Sync client and server: round trips, bytes on the wire, first sync, upload burst, 200 devices, server memory.
     Sync(sync::Args),
+    /// 200 devices syncing with the real `tumbuh-server` through a proxy that cuts 5 % of requests mid-body: errors, data lost, throughput.
+    Load(load::Args),
     /// `tumbuh-server link` on the dev set scaled to a district (~50,000 children): time, peak memory, precision/recall.
     Link(link::Args),
     /// Stunted children in a round of the synthetic dev set: rows, tumbuh dedup, perfect dedup, truth.
     VervalSynthetic(verval_synthetic::Args),
-    /// `zscore-lib`, `zscore-csv` and `measure` with their defaults, then a summary table (not `sync`).
+    /// `zscore-lib`, `zscore-csv` and `measure` with their defaults, then a summary table (not `sync` or `load`).
     All,
 }
 
@@ -278,6 +294,15 @@ fn main() -> anyhow::Result<()> {
             );
             println!(
                 "           CARGO_TARGET_DIR=/tmp/target-bench cargo run --release -p tumbuh-bench -- sync"
+            );
+        }
+        Cmd::Load(args) => {
+            load::run(&args, dir, cli.seed)?;
+            println!(
+                "reproduce: CARGO_TARGET_DIR=/tmp/target-bench cargo build --release -p tumbuh-bench -p tumbuh-server"
+            );
+            println!(
+                "           CARGO_TARGET_DIR=/tmp/target-bench cargo run --release -p tumbuh-bench -- load"
             );
         }
         Cmd::Link(args) => {

@@ -9,11 +9,10 @@
 //! counted by a [`Transport`] wrapper around the HTTP transport (every call,
 //! retries included) and cross-checked with `SyncSummary::round_trips`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -36,6 +35,7 @@ use tumbuh_server::storage::Enrolment;
 use tumbuh_server::{Limits, Role, SqliteStorage, Storage, enrol};
 
 use crate::data::{self, Rng};
+use crate::proxy::{Proxy, Traffic};
 use crate::sys::{self, median, percentile, thousands};
 
 /// Targets from the issue.
@@ -177,7 +177,7 @@ fn verdict(pass: Option<bool>) -> &'static str {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
@@ -190,7 +190,7 @@ fn mb(bytes: u64) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// The server in this process, and the byte-counting proxy.
+// The server in this process (the byte-counting proxy is `crate::proxy`).
 
 /// `tumbuh_server::serve` on its own tokio runtime in a background thread.
 struct InProcessServer {
@@ -275,128 +275,10 @@ impl Drop for InProcessServer {
     }
 }
 
-/// Bytes that went through the proxy.
-#[derive(Debug, Clone, Copy, Default)]
-struct Traffic {
-    /// Client → server.
-    up: u64,
-    /// Server → client.
-    down: u64,
-    /// TCP connections opened.
-    connections: u64,
-}
-
-impl Traffic {
-    fn total(self) -> u64 {
-        self.up + self.down
-    }
-
-    fn since(self, before: Traffic) -> Traffic {
-        Traffic {
-            up: self.up - before.up,
-            down: self.down - before.down,
-            connections: self.connections - before.connections,
-        }
-    }
-}
-
-/// A TCP proxy on 127.0.0.1 that counts every payload byte both ways.
-struct Proxy {
-    addr: SocketAddr,
-    up: Arc<AtomicU64>,
-    down: Arc<AtomicU64>,
-    connections: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-}
-
-/// Copies `from` to `to`, counting each chunk when it is read (so the count
-/// is complete by the time the other side has received it).
-fn pump(mut from: TcpStream, mut to: TcpStream, counter: &AtomicU64) {
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                counter.fetch_add(n as u64, Ordering::SeqCst);
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
-    let _ = to.shutdown(Shutdown::Write);
-}
-
-impl Proxy {
-    fn start(upstream: SocketAddr) -> anyhow::Result<Proxy> {
-        let listener =
-            TcpListener::bind("127.0.0.1:0").context("cannot listen for the counting proxy")?;
-        let addr = listener.local_addr()?;
-        let up = Arc::new(AtomicU64::new(0));
-        let down = Arc::new(AtomicU64::new(0));
-        let connections = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (u, d, c, s) = (up.clone(), down.clone(), connections.clone(), stop.clone());
-        std::thread::Builder::new()
-            .name("proxy".into())
-            .spawn(move || {
-                for client in listener.incoming() {
-                    if s.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(client) = client else { continue };
-                    let Ok(server) = TcpStream::connect(upstream) else {
-                        continue;
-                    };
-                    let _ = client.set_nodelay(true);
-                    let _ = server.set_nodelay(true);
-                    let (Ok(client2), Ok(server2)) = (client.try_clone(), server.try_clone())
-                    else {
-                        continue;
-                    };
-                    c.fetch_add(1, Ordering::SeqCst);
-                    let (u, d) = (u.clone(), d.clone());
-                    std::thread::spawn(move || pump(client, server, &u));
-                    std::thread::spawn(move || pump(server2, client2, &d));
-                }
-            })
-            .context("cannot start the proxy thread")?;
-        Ok(Proxy {
-            addr,
-            up,
-            down,
-            connections,
-            stop,
-        })
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn counts(&self) -> Traffic {
-        Traffic {
-            up: self.up.load(Ordering::SeqCst),
-            down: self.down.load(Ordering::SeqCst),
-            connections: self.connections.load(Ordering::SeqCst),
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.addr);
-    }
-}
-
 /// Counts the exchanges a sync makes (every attempt, retries included).
-struct Counting<T> {
-    inner: T,
-    calls: Vec<Endpoint>,
+pub(crate) struct Counting<T> {
+    pub(crate) inner: T,
+    pub(crate) calls: Vec<Endpoint>,
 }
 
 impl<T: Transport> Transport for Counting<T> {
@@ -426,7 +308,7 @@ fn describe_calls(calls: &[Endpoint]) -> String {
 
 /// A generated child, with what is needed to measure it again.
 #[derive(Debug, Clone)]
-struct SimChild {
+pub(crate) struct SimChild {
     id: ChildId,
     sex: growth::Sex,
     birth: NaiveDate,
@@ -438,7 +320,7 @@ struct SimChild {
 
 /// A measurement made during the benchmark (for the CSV of figure 3).
 #[derive(Debug, Clone)]
-struct NewRow {
+pub(crate) struct NewRow {
     child: ChildId,
     id: MeasurementId,
     input: MeasurementInput,
@@ -545,16 +427,16 @@ impl SimChild {
 }
 
 /// A field device: its store, its enrolment token and the children it made.
-struct Dev {
-    store: Store,
-    token: String,
-    children: Vec<SimChild>,
+pub(crate) struct Dev {
+    pub(crate) store: Store,
+    pub(crate) token: String,
+    pub(crate) children: Vec<SimChild>,
 }
 
 impl Dev {
     /// Enrols a kader device for `posyandu`, creates its store and signs it
     /// in to `url`.
-    fn new(
+    pub(crate) fn new(
         dir: &Path,
         file: &str,
         storage: &dyn Storage,
@@ -577,7 +459,7 @@ impl Dev {
     /// Registers `n` children with `visits` measurements each, through the
     /// field client library (same documents, changes and derived rows as
     /// `tumbuh child add` + `tumbuh measure`).
-    fn fill(
+    pub(crate) fn fill(
         &mut self,
         n: usize,
         visits: usize,
@@ -612,7 +494,7 @@ impl Dev {
 
     /// Adds `count` new measurements to each `(child index, count)`, one
     /// Automerge change each, like `tumbuh measure`.
-    fn measure(
+    pub(crate) fn measure(
         &mut self,
         picks: &[(usize, usize)],
         today: NaiveDate,
@@ -1560,13 +1442,13 @@ fn concurrent(
 // Figure 7: the real server binary's memory.
 
 /// A `tumbuh-server serve` child process, stopped (SIGTERM, then SIGKILL) when dropped.
-struct ServerProcess {
-    child: std::process::Child,
-    url: String,
+pub(crate) struct ServerProcess {
+    pub(crate) child: std::process::Child,
+    pub(crate) url: String,
 }
 
 impl ServerProcess {
-    fn start(bin: &Path, db: &Path, log: &Path) -> anyhow::Result<ServerProcess> {
+    pub(crate) fn start(bin: &Path, db: &Path, log: &Path) -> anyhow::Result<ServerProcess> {
         let log = std::fs::File::create(log)
             .with_context(|| format!("cannot create {}", log.display()))?;
         let mut child = Command::new(bin)
@@ -1818,7 +1700,7 @@ fn memory(args: &Args, dir: Option<&Path>, seed: u64, out: &mut SyncResult) -> a
 }
 
 /// `/proc/loadavg`'s 1, 5 and 15 minute averages.
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".to_string())
@@ -1891,21 +1773,5 @@ mod tests {
         assert!(csv > 3 * 80, "{csv}");
         assert!(gz > 0 && gz < csv);
         Ok(())
-    }
-
-    #[test]
-    fn traffic_difference() {
-        let a = Traffic {
-            up: 10,
-            down: 20,
-            connections: 1,
-        };
-        let b = Traffic {
-            up: 15,
-            down: 50,
-            connections: 2,
-        };
-        let d = b.since(a);
-        assert_eq!((d.up, d.down, d.connections, d.total()), (5, 30, 1, 35));
     }
 }

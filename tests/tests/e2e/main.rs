@@ -16,6 +16,7 @@ mod openapi;
 mod people_signin;
 mod privacy_logs;
 mod role_matrix;
+mod server_kill9;
 mod sync_bundle;
 mod sync_converge;
 mod sync_demo;
