@@ -14,6 +14,7 @@ mod limits;
 mod openapi;
 mod privacy_logs;
 mod role_matrix;
+mod store_at_rest;
 mod sync_bundle;
 mod sync_converge;
 mod sync_demo;
