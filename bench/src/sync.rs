@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use chrono::NaiveDate;
+use field_client::pin::KdfParams;
 use field_client::store::Store;
 use field_client::sync::http::HttpTransport;
 use field_client::sync::{
@@ -446,8 +447,15 @@ impl Dev {
     ) -> anyhow::Result<Dev> {
         let (_, token) = enrol_kader(storage, posyandu, name)?;
         let path = dir.join(file);
-        let mut store = Store::create(&path, posyandu, name, now_ms())
-            .with_context(|| format!("cannot create the store {}", path.display()))?;
+        let mut store = Store::create(
+            &path,
+            &sys::pin(),
+            KdfParams::INSECURE_TEST,
+            posyandu,
+            name,
+            now_ms(),
+        )
+        .with_context(|| format!("cannot create the store {}", path.display()))?;
         client_sync::login(&mut store, url, &token).context("login")?;
         Ok(Dev {
             store,
@@ -1661,6 +1669,8 @@ fn memory(args: &Args, dir: Option<&Path>, seed: u64, out: &mut SyncResult) -> a
     let (idle_rss, _) = server.memory()?;
     let mut dev_store = Store::create(
         &tmp.path().join("device.db"),
+        &sys::pin(),
+        KdfParams::INSECURE_TEST,
         &codes[0],
         "Memory device",
         now_ms(),

@@ -115,13 +115,24 @@ pub fn repo_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// The PIN of the benchmark's stores.
+pub const PIN: &str = "246810";
+
+/// [`PIN`] as the field client's type.
+pub fn pin() -> field_client::pin::Pin {
+    field_client::pin::Pin::new(PIN)
+}
+
 /// A `tumbuh` command with a clean environment for benchmarking (no debug
-/// logs, no failpoint, no store from the environment).
+/// logs, no failpoint, no store from the environment), unlocking with
+/// [`PIN`] at the real Argon2id cost: what a kader waits for.
 pub fn tumbuh_command(tumbuh: &Path) -> Command {
     let mut cmd = Command::new(tumbuh);
     cmd.env_remove("TUMBUH_LOG")
         .env_remove("TUMBUH_FAILPOINT")
-        .env_remove("TUMBUH_DB");
+        .env_remove("TUMBUH_DB")
+        .env_remove("TUMBUH_INSECURE_TEST_KDF")
+        .env("TUMBUH_PIN", PIN);
     cmd
 }
 
@@ -208,7 +219,9 @@ pub fn run_measured(
                 .args(args);
             cmd.env_remove("TUMBUH_LOG")
                 .env_remove("TUMBUH_FAILPOINT")
-                .env_remove("TUMBUH_DB");
+                .env_remove("TUMBUH_DB")
+                .env_remove("TUMBUH_INSECURE_TEST_KDF")
+                .env("TUMBUH_PIN", PIN);
             let start = Instant::now();
             let out = run_ok(&mut cmd, &what)?;
             let wall = start.elapsed();

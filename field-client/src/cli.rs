@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::i18n::Lang;
+use crate::store::StoreFile;
 
 /// Tumbuh: catat penimbangan dan pengukuran anak di posyandu, tanpa sinyal.
 /// Record children's weights and heights at the posyandu, offline.
@@ -21,6 +22,11 @@ pub struct Cli {
     /// Print data as JSON (one document on stdout).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Read the PIN from the first line of stdin (for scripts; `pin change`
+    /// reads the new PIN from the second line). Without it the PIN comes
+    /// from TUMBUH_PIN (and TUMBUH_NEW_PIN), else a hidden prompt on the terminal.
+    #[arg(long, global = true)]
+    pub pin_stdin: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -50,6 +56,49 @@ pub enum Command {
     /// Sync by file where there is no signal at all.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Change the PIN that unlocks the store, or encrypt an old store.
+    #[command(subcommand)]
+    Pin(PinCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PinCommand {
+    /// Change the PIN (asks for the current PIN, then the new one twice).
+    Change,
+    /// Encrypt a store made before PINs, under a new PIN.
+    Set,
+}
+
+/// Which PINs a command needs before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinNeed {
+    /// None (the command does not touch the store).
+    None,
+    /// The current PIN, to unlock the store.
+    Current,
+    /// A new PIN (asked twice on a terminal): `init`, `pin set`.
+    New,
+    /// The current PIN and a new one: `pin change`.
+    CurrentAndNew,
+}
+
+impl Command {
+    /// Which PINs this command needs, given what is at the store's path
+    /// (none is asked for when the command can only fail: a store that is
+    /// not there or not encrypted, `init` over an existing one).
+    pub fn pin_need(&self, store: StoreFile) -> PinNeed {
+        match (self, store) {
+            (Command::Zscore(_), _) => PinNeed::None,
+            (Command::Init(_), StoreFile::Missing) => PinNeed::New,
+            (Command::Pin(PinCommand::Set), StoreFile::Plain) => PinNeed::New,
+            (_, StoreFile::Missing | StoreFile::Plain) => PinNeed::None,
+            (Command::Init(_) | Command::Pin(PinCommand::Set), StoreFile::Encrypted) => {
+                PinNeed::None
+            }
+            (Command::Pin(PinCommand::Change), StoreFile::Encrypted) => PinNeed::CurrentAndNew,
+            (_, StoreFile::Encrypted) => PinNeed::Current,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

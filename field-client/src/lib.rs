@@ -1,7 +1,8 @@
 //! The Tumbuh field client: the offline store and commands behind the
 //! `tumbuh` CLI that kader and bidan use at the posyandu.
 //!
-//! - [`store`]: the local SQLite store (Automerge changes + derived tables).
+//! - [`store`]: the local SQLite store (Automerge changes + derived tables),
+//!   encrypted at rest under a key unlocked by the kader's PIN ([`pin`]).
 //! - [`projection`]: derived rows (z-scores, N/T) from a child's document.
 //! - [`commands`]: one module per command; [`cli`] is the clap definition.
 //! - [`sync`]: sync with the server (HTTP and file bundles).
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod dates;
 pub mod i18n;
+pub mod pin;
 pub mod projection;
 pub mod report;
 pub mod store;

@@ -9,6 +9,12 @@
 //! the changes and the derived rows commit together or not at all, so a power
 //! cut or a killed process never leaves half a record. WAL journaling with
 //! `synchronous=FULL` makes a committed command durable.
+//!
+//! The whole file is encrypted at rest (SQLCipher: AES-256 pages with an
+//! HMAC each, the WAL too) under a key derived from the kader's PIN
+//! ([`crate::pin`]); opening it without the right PIN reads nothing and
+//! writes nothing. A store made before PINs (plain SQLite) is refused until
+//! [`Store::encrypt_plain`] (`tumbuh pin set`) has encrypted it.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +22,9 @@ use automerge::ChangeHash;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sync_protocol::{Child, ChildDocument, ChildId, DeviceId, DocumentError, MeasurementId};
 use thiserror::Error;
+use zeroize::Zeroizing;
 
+use crate::pin::{KdfParams, KeyFile, KeyFileError, Pin, key_pragma, sync_folder};
 use crate::projection;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts how many
@@ -144,6 +152,23 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("wrong PIN for the store at {0} (nothing was read or changed)")]
+    WrongPin(PathBuf),
+    #[error(
+        "the store at {0} is not encrypted (made before PINs): run `tumbuh pin set` to encrypt it"
+    )]
+    Unencrypted(PathBuf),
+    #[error("the store at {0} is already encrypted with a PIN: use `tumbuh pin change`")]
+    AlreadyEncrypted(PathBuf),
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error("cannot derive the key: {0}")]
+    Kdf(String),
+    #[error("cannot read or write the store file {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("child {child}: {source}")]
@@ -215,10 +240,100 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The first 16 bytes of every plain SQLite file. A SQLCipher file starts
+/// with its random salt instead.
+const PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Whether the file at `path` is a plain (unencrypted) SQLite database.
+fn is_plain_sqlite(path: &Path) -> Result<bool, StoreError> {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    let mut file = std::fs::File::open(path).map_err(|source| StoreError::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut read = 0;
+    while read < head.len() {
+        match file.read(&mut head[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(StoreError::File {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(read == head.len() && &head == PLAIN_HEADER)
+}
+
+/// What is at a store's path, before any PIN is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFile {
+    /// Nothing.
+    Missing,
+    /// A plain SQLite store, made before PINs.
+    Plain,
+    /// Anything else: an encrypted store (or a file that opening will
+    /// report on).
+    Encrypted,
+}
+
+/// Looks at the file at `path` without opening it as a database.
+pub fn inspect(path: &Path) -> StoreFile {
+    if !path.exists() {
+        StoreFile::Missing
+    } else if is_plain_sqlite(path).unwrap_or(false) {
+        StoreFile::Plain
+    } else {
+        StoreFile::Encrypted
+    }
+}
+
+/// Opens the existing encrypted store at `path` with `pin` and checks the key
+/// (reading the first page) before anything else runs: a wrong PIN fails
+/// here with [`StoreError::WrongPin`], having written nothing. No pragmas
+/// are set and no migration runs: [`Store::open`] does that. Tools and tests
+/// use it to look inside a store.
+pub fn open_connection(path: &Path, pin: &Pin) -> Result<Connection, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::NotInitialised(path.to_path_buf()));
+    }
+    if is_plain_sqlite(path)? {
+        return Err(StoreError::Unencrypted(path.to_path_buf()));
+    }
+    let key = KeyFile::read(path)?.derive(pin).map_err(StoreError::Kdf)?;
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // SQLCipher would log a wrong key's failed page check on stderr; the
+    // caller reports it in the user's language instead.
+    conn.pragma_update(None, "cipher_log_level", "NONE")?;
+    conn.execute_batch(&key_pragma("key", &key))?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Err(StoreError::WrongPin(path.to_path_buf()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl Store {
-    /// Creates a new store for this device. Refuses to touch an existing one.
+    /// Creates a new store for this device, encrypted under `pin` with the
+    /// Argon2id cost `kdf` (the PIN's strength is the caller's to check).
+    /// Refuses to touch an existing one.
     pub fn create(
         path: &Path,
+        pin: &Pin,
+        kdf: KdfParams,
         posyandu: &str,
         kader: &str,
         now_ms: i64,
@@ -232,7 +347,13 @@ impl Store {
                 source,
             })?;
         }
+        // The sidecar first: a crash before the store exists leaves only a
+        // sidecar, which the next `init` replaces.
+        let key_file = KeyFile::new(kdf);
+        let key = key_file.derive(pin).map_err(StoreError::Kdf)?;
+        key_file.write(path)?;
         let mut conn = Connection::open(path)?;
+        conn.execute_batch(&key_pragma("key", &key))?;
         configure(&conn)?;
         migrate(&mut conn, path)?;
         let device = Device {
@@ -252,12 +373,9 @@ impl Store {
         })
     }
 
-    /// Opens an existing store.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::NotInitialised(path.to_path_buf()));
-        }
-        let mut conn = Connection::open(path)?;
+    /// Opens an existing store with the kader's PIN.
+    pub fn open(path: &Path, pin: &Pin) -> Result<Store, StoreError> {
+        let mut conn = open_connection(path, pin)?;
         configure(&conn)?;
         migrate(&mut conn, path)?;
         let device = conn
@@ -288,6 +406,86 @@ impl Store {
             },
             failpoint: None,
         })
+    }
+
+    /// Changes the PIN: the whole file is re-encrypted under the key of
+    /// `new` (`PRAGMA rekey`, one transaction: a power cut leaves the old PIN
+    /// or the new one working, never neither). The salt and cost stay.
+    pub fn change_pin(&mut self, new: &Pin) -> Result<(), StoreError> {
+        let key = KeyFile::read(&self.path)?
+            .derive(new)
+            .map_err(StoreError::Kdf)?;
+        self.conn.execute_batch(&key_pragma("rekey", &key))?;
+        // Move the re-encrypted pages from the WAL into the file now.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Encrypts a store made before PINs (plain SQLite) under `pin`, then
+    /// opens it. Everything is copied into a new encrypted file
+    /// (`sqlcipher_export`) beside it, flushed, and renamed over the old
+    /// one: a crash before the rename leaves the plain store as it was, after
+    /// it the encrypted one. The old plain bytes are unlinked, not wiped: on
+    /// flash storage they may survive until the blocks are reused.
+    pub fn encrypt_plain(path: &Path, pin: &Pin, kdf: KdfParams) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotInitialised(path.to_path_buf()));
+        }
+        if !is_plain_sqlite(path)? {
+            return Err(StoreError::AlreadyEncrypted(path.to_path_buf()));
+        }
+        let mut tmp = path.as_os_str().to_os_string();
+        tmp.push(".encrypting");
+        let tmp = PathBuf::from(tmp);
+        for leftover in ["", "-wal", "-shm", "-journal"] {
+            let mut p = tmp.as_os_str().to_os_string();
+            p.push(leftover);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+        let key_file = KeyFile::new(kdf);
+        let key = key_file.derive(pin).map_err(StoreError::Kdf)?;
+        {
+            // CREATE: an attached database is opened with the main one's
+            // flags, and the encrypted copy does not exist yet.
+            let plain = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_CREATE,
+            )?;
+            plain.busy_timeout(std::time::Duration::from_secs(10))?;
+            let version: i64 = plain.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            // The raw key as SQLCipher reads it: the text x'<64 hex digits>'.
+            let mut raw = Zeroizing::new(String::from("x'"));
+            raw.push_str(&hex::encode_upper(key.as_slice()));
+            raw.push('\'');
+            plain.execute(
+                "ATTACH DATABASE ?1 AS encrypted KEY ?2",
+                params![tmp.to_string_lossy(), raw.as_str()],
+            )?;
+            plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+            plain.pragma_update(Some("encrypted"), "user_version", version)?;
+            plain.execute_batch("DETACH DATABASE encrypted")?;
+            // Fold the plain WAL into the plain file, so that no -wal of the
+            // old file is left to be applied to the new one.
+            plain.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        let replace = |source| StoreError::File {
+            path: path.to_path_buf(),
+            source,
+        };
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(replace)?;
+        key_file.write(path)?;
+        std::fs::rename(&tmp, path).map_err(replace)?;
+        for leftover in ["-wal", "-shm", "-journal"] {
+            let mut p = path.as_os_str().to_os_string();
+            p.push(leftover);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+        sync_folder(path).map_err(replace)?;
+        Store::open(path, pin)
     }
 
     /// Arms a test failpoint for the next write.

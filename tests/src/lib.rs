@@ -21,6 +21,27 @@ use tumbuh_server::{Limits, Role, SqliteStorage, Storage, enrol};
 /// The posyandu every test device belongs to (from `../shared/synthetic/areas.csv`).
 pub const POSYANDU: &str = "353001200205";
 
+/// The PIN of every test device's store ([`Device::cmd`] gives it to
+/// `tumbuh` as `TUMBUH_PIN`).
+pub const PIN: &str = "246810";
+
+/// [`PIN`] as the field client's type, for tests that drive the library.
+pub fn pin() -> field_client::pin::Pin {
+    field_client::pin::Pin::new(PIN)
+}
+
+/// The Argon2id cost of test stores: next to nothing (`tumbuh` is run
+/// thousands of times; `store_at_rest.rs` checks the real cost separately).
+pub const TEST_KDF: field_client::pin::KdfParams = field_client::pin::KdfParams::INSECURE_TEST;
+
+/// Gives a `tumbuh` command the test PIN and the cheap test KDF, as
+/// [`Device::cmd`] does, for tests that build their own command.
+pub fn with_pin(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    cmd.env("TUMBUH_PIN", PIN)
+        .env("TUMBUH_INSECURE_TEST_KDF", "1")
+        .env_remove("TUMBUH_NEW_PIN")
+}
+
 /// Path of the `tumbuh` binary under test: the one in this workspace's
 /// target folder, built by `cargo nextest run --workspace` (field-client's
 /// own integration test makes cargo build it).
@@ -122,13 +143,18 @@ impl Device {
         &self.db
     }
 
-    /// `tumbuh --db <store>`, with no inherited Tumbuh settings.
+    /// `tumbuh --db <store>`, with no inherited Tumbuh settings, unlocked
+    /// with [`PIN`] (`TUMBUH_PIN`; stores made by it use the cheap
+    /// [`TEST_KDF`]).
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(tumbuh_bin());
         c.env_remove("TUMBUH_DB")
             .env_remove("TUMBUH_LANG")
             .env_remove("TUMBUH_FAILPOINT")
             .env_remove("TUMBUH_LOG")
+            .env_remove("TUMBUH_NEW_PIN")
+            .env("TUMBUH_PIN", PIN)
+            .env("TUMBUH_INSECURE_TEST_KDF", "1")
             .arg("--db")
             .arg(&self.db);
         c
@@ -218,10 +244,11 @@ impl Device {
         strings_of(&self.conn(), "SELECT id FROM children")
     }
 
-    /// A direct connection to the store, for checks (it waits for a
-    /// `tumbuh` process writing at the same moment rather than failing).
+    /// A direct connection to the store (unlocked with [`PIN`]), for checks
+    /// (it waits for a `tumbuh` process writing at the same moment rather
+    /// than failing).
     pub fn conn(&self) -> rusqlite::Connection {
-        let c = rusqlite::Connection::open(&self.db).expect("open store");
+        let c = field_client::store::open_connection(&self.db, &pin()).expect("open store");
         c.busy_timeout(Duration::from_secs(10))
             .expect("busy timeout");
         c

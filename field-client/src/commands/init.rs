@@ -1,4 +1,5 @@
-//! `tumbuh init`: creates the device's local store.
+//! `tumbuh init`: creates the device's local store, encrypted under the
+//! kader's new PIN.
 
 use std::io::Write;
 
@@ -28,7 +29,12 @@ pub fn run(args: &InitArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Resul
             "the kader's name must not be empty",
         ));
     }
-    let store = Store::create(&ctx.db, code, kader, ctx.now_ms).map_err(|e| ctx.store_error(e))?;
+    if ctx.db.exists() {
+        return Err(ctx.store_error(crate::store::StoreError::AlreadyInitialised(ctx.db.clone())));
+    }
+    let pin = ctx.new_pin(ctx.pin.as_ref())?;
+    let store = Store::create(&ctx.db, pin, ctx.kdf, code, kader, ctx.now_ms)
+        .map_err(|e| ctx.store_error(e))?;
     let device = store.device();
     if ctx.json {
         return ctx.print_json(
@@ -38,11 +44,15 @@ pub fn run(args: &InitArgs, ctx: &Context, out: &mut dyn Write) -> anyhow::Resul
     }
     writeln!(
         out,
-        "{} {}\nPosyandu: {}  Kader: {}",
+        "{} {}\nPosyandu: {}  Kader: {}\n{}",
         ctx.lang.pick("Penyimpanan dibuat:", "Store created:"),
         ctx.db.display(),
         device.posyandu,
-        device.kader
+        device.kader,
+        ctx.lang.pick(
+            "Data dienkripsi; PIN diperlukan untuk setiap perintah. Jangan lupa PIN: tanpa PIN, data yang belum disinkronkan tidak dapat dipulihkan.",
+            "The data is encrypted; every command needs the PIN. Do not forget it: without the PIN, data not yet synced cannot be recovered."
+        )
     )?;
     Ok(())
 }

@@ -55,6 +55,7 @@ fn tumbuh_db_env_selects_the_store() {
     d.add_child("Budi", "L", "2023-01-10", "Ani");
     let out = assert_cmd::Command::new(tumbuh_tests::tumbuh_bin())
         .env("TUMBUH_DB", d.db())
+        .env("TUMBUH_PIN", tumbuh_tests::PIN)
         .args(["--json", "child", "list"])
         .output()
         .expect("run");

@@ -8,7 +8,8 @@ use tumbuh_tests::{Device, tumbuh_bin};
 
 fn measure_cmd(d: &Device, child: &str, weight: &str) -> Command {
     let mut c = Command::new(tumbuh_bin());
-    c.env_remove("TUMBUH_FAILPOINT")
+    tumbuh_tests::with_pin(&mut c)
+        .env_remove("TUMBUH_FAILPOINT")
         .arg("--db")
         .arg(d.db())
         .args(["measure", child, "--date", "2024-06-01", "--weight", weight]);
@@ -49,19 +50,22 @@ fn sigkill_in_the_middle_of_a_write_keeps_nothing_of_it() {
         ("measure", measure_cmd(&d, &id, "9.4")),
         ("child add", {
             let mut c = Command::new(tumbuh_bin());
-            c.arg("--db").arg(d.db()).args([
-                "child",
-                "add",
-                "--name",
-                "Budi",
-                "--sex",
-                "L",
-                "--birth-date",
-                "2022-01-03",
-                "--mother-name",
-                "Wati",
-                "--new",
-            ]);
+            tumbuh_tests::with_pin(&mut c)
+                .arg("--db")
+                .arg(d.db())
+                .args([
+                    "child",
+                    "add",
+                    "--name",
+                    "Budi",
+                    "--sex",
+                    "L",
+                    "--birth-date",
+                    "2022-01-03",
+                    "--mother-name",
+                    "Wati",
+                    "--new",
+                ]);
             c
         }),
     ] {

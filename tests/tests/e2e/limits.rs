@@ -78,7 +78,7 @@ fn too_many_changes_in_one_request_is_refused_and_nothing_is_stored() {
         device.measure(&id, "2024-08-05", "9.8", &[]);
     }
     drop(device.conn());
-    let mut store = Store::open(device.db()).expect("store");
+    let mut store = Store::open(device.db(), &tumbuh_tests::pin()).expect("store");
     let mut transport =
         HttpTransport::new(&server.url, &token, Duration::from_secs(10)).expect("http");
     let err = sync(&mut store, &mut transport, &SyncOptions::default()).expect_err("refused");

@@ -17,6 +17,7 @@ mod people_signin;
 mod privacy_logs;
 mod role_matrix;
 mod server_kill9;
+mod store_at_rest;
 mod sync_bundle;
 mod sync_converge;
 mod sync_demo;

@@ -25,7 +25,7 @@ use sync_protocol::{
     ProfileField, Sex,
 };
 use tumbuh_server::Role;
-use tumbuh_tests::InProcessServer;
+use tumbuh_tests::{InProcessServer, TEST_KDF, pin};
 
 const POSYANDU: &str = "353001200205";
 
@@ -235,8 +235,15 @@ fn schedule(seed: u64, dir: &Path) -> Result<(), String> {
     for (i, (role, area)) in roles.iter().enumerate() {
         let token = server.enrol(*role, area);
         let path = dir.join(format!("device{i}.db"));
-        let mut store = Store::create(&path, POSYANDU, &format!("kader{i}"), now())
-            .map_err(|e| e.to_string())?;
+        let mut store = Store::create(
+            &path,
+            &pin(),
+            TEST_KDF,
+            POSYANDU,
+            &format!("kader{i}"),
+            now(),
+        )
+        .map_err(|e| e.to_string())?;
         field_client::sync::login(&mut store, &server.url, &token).map_err(|e| e.to_string())?;
         devices.push(Device {
             store,
@@ -428,7 +435,8 @@ fn a_gap_in_a_device_store_is_found_by_the_checksum_and_repaired() {
     for i in 0..2 {
         let token = server.enrol(Role::Kader, POSYANDU);
         let path = dir.path().join(format!("device{i}.db"));
-        let mut store = Store::create(&path, POSYANDU, "kader", now()).expect("store");
+        let mut store =
+            Store::create(&path, &pin(), TEST_KDF, POSYANDU, "kader", now()).expect("store");
         field_client::sync::login(&mut store, &server.url, &token).expect("login");
         devices.push(Device {
             store,
@@ -503,8 +511,15 @@ fn a_first_sync_cut_half_way_resumes_at_the_next_snapshot_page() {
     let server = InProcessServer::start(&dir.path().join("server.db"));
     let mut writer = {
         let token = server.enrol(Role::Kader, POSYANDU);
-        let mut store =
-            Store::create(&dir.path().join("a.db"), POSYANDU, "kader", now()).expect("store");
+        let mut store = Store::create(
+            &dir.path().join("a.db"),
+            &pin(),
+            TEST_KDF,
+            POSYANDU,
+            "kader",
+            now(),
+        )
+        .expect("store");
         field_client::sync::login(&mut store, &server.url, &token).expect("login");
         Device {
             store,
@@ -531,7 +546,15 @@ fn a_first_sync_cut_half_way_resumes_at_the_next_snapshot_page() {
     server.wait_projection();
 
     let token = server.enrol(Role::Bidan, &POSYANDU[..10]);
-    let mut store = Store::create(&dir.path().join("b.db"), POSYANDU, "bidan", now()).expect("b");
+    let mut store = Store::create(
+        &dir.path().join("b.db"),
+        &pin(),
+        TEST_KDF,
+        POSYANDU,
+        "bidan",
+        now(),
+    )
+    .expect("b");
     field_client::sync::login(&mut store, &server.url, &token).expect("login");
     let options = SyncOptions {
         page_bytes: 400,
@@ -566,7 +589,15 @@ fn a_first_sync_cut_half_way_resumes_at_the_next_snapshot_page() {
         model.children.len() as i64,
         "the resumed sync fetched only the children after the cut"
     );
-    let mut fresh = Store::create(&dir.path().join("c.db"), POSYANDU, "c", now()).expect("c");
+    let mut fresh = Store::create(
+        &dir.path().join("c.db"),
+        &pin(),
+        TEST_KDF,
+        POSYANDU,
+        "c",
+        now(),
+    )
+    .expect("c");
     let token_c = server.enrol(Role::Bidan, &POSYANDU[..10]);
     field_client::sync::login(&mut fresh, &server.url, &token_c).expect("login");
     let mut whole = Breaking {

@@ -540,7 +540,7 @@ fn the_server_killed_mid_sync_and_restarted_loses_and_duplicates_nothing() {
 
     // 1. Killed while it holds a whole upload (answering or about to).
     s.proxy.set_fault(Fault::Hold, Some(1));
-    let sync = std::process::Command::new(tumbuh_bin())
+    let sync = tumbuh_tests::with_pin(&mut std::process::Command::new(tumbuh_bin()))
         .env_remove("TUMBUH_LANG")
         .env_remove("TUMBUH_LOG")
         .arg("--db")

@@ -211,6 +211,12 @@ fn changes_outside_the_tokens_area_are_rejected_and_never_stored() {
         .conn()
         .execute("VACUUM INTO ?1", [copy.db().to_str().expect("utf-8")])
         .expect("copy the store");
+    // The copy is encrypted under the same key: it needs the same sidecar.
+    std::fs::copy(
+        field_client::pin::key_file_path(kader_a.db()),
+        field_client::pin::key_file_path(copy.db()),
+    )
+    .expect("copy the key file");
     copy.measure(&child_a, "2024-07-01", "9.5", &[]);
     let new_change: BTreeSet<Vec<u8>> = copy
         .hashes()
