@@ -45,6 +45,8 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
     ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
 };
+use std::collections::HashSet;
+
 use chrono::NaiveDate;
 
 use crate::error::DocumentError;
@@ -128,8 +130,24 @@ impl ChildDocument {
     /// Loads a document from bytes: a saved document, a sequence of changes,
     /// or both concatenated. `actor` is the device that will make new changes.
     pub fn load(actor: ActorId, bytes: &[u8]) -> Result<Self, DocumentError> {
-        let doc = AutoCommit::load(bytes)?.with_actor(actor);
-        Self::from_doc(doc)
+        // A saved document loads as is; the changes after it go through the
+        // same checks as `apply_changes` (Automerge's own load would panic
+        // on a change naming an unknown actor), and one that fails them is
+        // left out, with the changes built on it: a bad change stored once
+        // must not make the child unreadable for everyone.
+        let (saved, changes) = split_chunks(bytes)?;
+        let mut doc = if saved.is_empty() {
+            AutoCommit::new()
+        } else {
+            AutoCommit::load(saved)?
+        };
+        let parsed = changes
+            .into_iter()
+            .map(|c| automerge::Change::from_bytes(c.to_vec()).map_err(invalid_change))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ready = checked_changes(&mut doc, parsed, BadChange::Skip)?;
+        doc.apply_changes(ready)?;
+        Self::from_doc(doc.with_actor(actor))
     }
 
     fn from_doc(doc: AutoCommit) -> Result<Self, DocumentError> {
@@ -492,15 +510,24 @@ impl ChildDocument {
     ) -> Result<(), DocumentError> {
         let mut parsed = Vec::new();
         for bytes in changes {
-            let change = automerge::Change::from_bytes(bytes.to_vec()).map_err(|e| {
-                DocumentError::Invalid {
-                    field: "change".into(),
-                    reason: e.to_string(),
-                }
-            })?;
-            parsed.push(change);
+            parsed.push(automerge::Change::from_bytes(bytes.to_vec()).map_err(invalid_change)?);
         }
-        self.doc.apply_changes(parsed)?;
+        let ready = checked_changes(&mut self.doc, parsed, BadChange::Refuse)?;
+        if ready.is_empty() {
+            return Ok(());
+        }
+        // Tried on a copy first: the document with the changes must save
+        // into bytes that load again, or every reader of the saved
+        // document would fail on it (Automerge 0.12 accepts some changes
+        // it cannot save; found by the `change_upload` fuzz target).
+        let mut trial = self.doc.fork();
+        trial.apply_changes(ready.clone())?;
+        AutoCommit::load(&trial.save()).map_err(|e| {
+            invalid_change(format!(
+                "the document would not load again once saved with it: {e}"
+            ))
+        })?;
+        self.doc.apply_changes(ready)?;
         Ok(())
     }
 
@@ -828,6 +855,125 @@ fn read_measurement(
         }),
         merged_from,
     })
+}
+
+fn invalid_change(e: impl std::fmt::Display) -> DocumentError {
+    DocumentError::Invalid {
+        field: "change".into(),
+        reason: e.to_string(),
+    }
+}
+
+/// Splits bytes into Automerge chunks: the saved document (empty when there
+/// is none; it must come first) and the changes after it. A chunk is
+/// `magic(4) | checksum(4) | type(1) | uLEB length | body`.
+fn split_chunks(bytes: &[u8]) -> Result<(&[u8], Vec<&[u8]>), DocumentError> {
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    let mut saved: &[u8] = &[];
+    let mut changes = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let malformed = || invalid_change("not a sequence of Automerge chunks");
+        if rest.len() < 9 || rest[..4] != MAGIC {
+            return Err(malformed());
+        }
+        let mut cursor = std::io::Cursor::new(&rest[9..]);
+        let len = leb128::read::unsigned(&mut cursor).map_err(|_| malformed())?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|len| len.checked_add(9 + cursor.position() as usize))
+            .filter(|&end| end <= rest.len())
+            .ok_or_else(malformed)?;
+        let (chunk, after) = rest.split_at(end);
+        if rest[8] == 0 {
+            if !saved.is_empty() || !changes.is_empty() {
+                return Err(invalid_change("a saved document after other chunks"));
+            }
+            saved = chunk;
+        } else {
+            changes.push(chunk);
+        }
+        rest = after;
+    }
+    Ok((saved, changes))
+}
+
+/// What [`checked_changes`] does with a change that fails its checks.
+#[derive(Debug, Clone, Copy)]
+enum BadChange {
+    /// Refuse the whole batch with an error.
+    Refuse,
+    /// Leave the change out (and, as their dependency never arrives, the
+    /// changes built on it).
+    Skip,
+}
+
+/// The changes that can be applied to `doc`, in an order that applies
+/// them, after checking each one's actors: every actor it names must
+/// be the author of a change already in the document (or applied before
+/// it), but for the change's own author at its first change (sequence 1).
+/// Every well-formed change passes; Automerge 0.12 panics applying one that
+/// does not (found by the `change_upload` fuzz target), so it is refused
+/// here with an error and nothing is applied ([`BadChange::Refuse`]) or
+/// left out ([`BadChange::Skip`]). A change whose dependencies never arrive
+/// is left out: Automerge would only queue it, unread.
+fn checked_changes(
+    doc: &mut AutoCommit,
+    changes: Vec<automerge::Change>,
+    bad: BadChange,
+) -> Result<Vec<automerge::Change>, DocumentError> {
+    if changes.is_empty() {
+        return Ok(changes);
+    }
+    let history = doc.get_changes(&[]);
+    let mut hashes: HashSet<ChangeHash> = history.iter().map(|c| c.hash()).collect();
+    let mut actors: HashSet<ActorId> = history.iter().map(|c| c.actor_id().clone()).collect();
+    let mut waiting = changes;
+    let mut ready = Vec::new();
+    loop {
+        let before = waiting.len();
+        let mut later = Vec::new();
+        for change in waiting {
+            if hashes.contains(&change.hash()) {
+                continue;
+            }
+            if !change.deps().iter().all(|d| hashes.contains(d)) {
+                later.push(change);
+                continue;
+            }
+            let author = change.actor_id();
+            let problem = if change.seq() != 1 && !actors.contains(author) {
+                Some(format!(
+                    "change {} is number {} of author {author}, who has no earlier change here",
+                    change.hash(),
+                    change.seq()
+                ))
+            } else {
+                change
+                    .other_actor_ids()
+                    .iter()
+                    .find(|a| !actors.contains(*a))
+                    .map(|other| {
+                        format!(
+                            "change {} refers to actor {other}, who has no change here",
+                            change.hash()
+                        )
+                    })
+            };
+            match (problem, bad) {
+                (None, _) => {}
+                (Some(reason), BadChange::Refuse) => return Err(invalid_change(reason)),
+                (Some(_), BadChange::Skip) => continue,
+            }
+            hashes.insert(change.hash());
+            actors.insert(author.clone());
+            ready.push(change);
+        }
+        if later.is_empty() || later.len() == before {
+            return Ok(ready);
+        }
+        waiting = later;
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@
 //! decompressed size is capped ([`MAX_MESSAGE_BYTES`]) so a small hostile body
 //! cannot expand into gigabytes. See `PROTOCOL.md` for the exchange itself.
 
+use std::io::Read;
+
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use thiserror::Error;
@@ -280,10 +282,27 @@ pub fn decode<M: Message>(bytes: &[u8], max_bytes: usize) -> Result<M, WireError
             found: header[5],
         });
     }
-    let body = zstd::bulk::decompress(packed, max_bytes).map_err(|e| WireError::Decompress {
+    // Streamed, so that memory follows the real size: the bulk API reserves
+    // `max_bytes` up front, 64 MiB for any few hostile bytes (seen while
+    // fuzzing, where it made each decode slow).
+    let too_big = |reason: String| WireError::Decompress {
         max: max_bytes,
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    let mut body = Vec::new();
+    zstd::stream::read::Decoder::new(packed)
+        .and_then(|d| {
+            d.take(
+                u64::try_from(max_bytes)
+                    .unwrap_or(u64::MAX)
+                    .saturating_add(1),
+            )
+            .read_to_end(&mut body)
+        })
+        .map_err(|e| too_big(e.to_string()))?;
+    if body.len() > max_bytes {
+        return Err(too_big("the limit was exceeded".into()));
+    }
     postcard::from_bytes(&body).map_err(|e| WireError::Decode(e.to_string()))
 }
 
