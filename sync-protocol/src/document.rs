@@ -139,14 +139,14 @@ impl ChildDocument {
         let mut doc = if saved.is_empty() {
             AutoCommit::new()
         } else {
-            AutoCommit::load(saved)?
+            guarded("loading the saved document", || AutoCommit::load(saved))??
         };
         let parsed = changes
             .into_iter()
             .map(|c| automerge::Change::from_bytes(c.to_vec()).map_err(invalid_change))
             .collect::<Result<Vec<_>, _>>()?;
         let ready = checked_changes(&mut doc, parsed, BadChange::Skip)?;
-        doc.apply_changes(ready)?;
+        guarded("applying changes", || doc.apply_changes(ready))??;
         Self::from_doc(doc.with_actor(actor))
     }
 
@@ -521,8 +521,12 @@ impl ChildDocument {
         // document would fail on it (Automerge 0.12 accepts some changes
         // it cannot save; found by the `change_upload` fuzz target).
         let mut trial = self.doc.fork();
-        trial.apply_changes(ready.clone())?;
-        AutoCommit::load(&trial.save()).map_err(|e| {
+        let candidate = ready.clone();
+        guarded("applying the changes", || trial.apply_changes(candidate))??;
+        guarded("saving and loading again", || {
+            AutoCommit::load(&trial.save())
+        })?
+        .map_err(|e| {
             invalid_change(format!(
                 "the document would not load again once saved with it: {e}"
             ))
@@ -857,6 +861,16 @@ fn read_measurement(
     })
 }
 
+/// Runs Automerge on outside bytes, turning a panic inside it into an
+/// error: Automerge 0.12 still panics on some malformed changes (the
+/// `change_upload` fuzz target found an op naming an actor index past the
+/// change's own actor table), and a device's bytes must never bring a
+/// thread of the server down nor make a child unreadable.
+fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, DocumentError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| invalid_change(format!("Automerge could not process it ({what})")))
+}
+
 fn invalid_change(e: impl std::fmt::Display) -> DocumentError {
     DocumentError::Invalid {
         field: "change".into(),
@@ -960,6 +974,13 @@ fn checked_changes(
                         )
                     })
             };
+            // Every op of the change must decode: Automerge panics applying
+            // one whose ops point outside its own actor table.
+            let problem = problem.or_else(|| {
+                guarded("decoding", || change.decode())
+                    .err()
+                    .map(|_| format!("change {} has ops that do not decode", change.hash()))
+            });
             match (problem, bad) {
                 (None, _) => {}
                 (Some(reason), BadChange::Refuse) => return Err(invalid_change(reason)),

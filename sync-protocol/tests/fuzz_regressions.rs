@@ -85,14 +85,14 @@ fn change_upload_unsaveable_change_is_refused() {
 /// A change whose ops name an actor index past its own actor table:
 /// `Change::from_bytes` accepts it and Automerge 0.12 panics on it
 /// (`InvalidActorIndex`, an `unwrap` in `op_set2/change/batch.rs`) in
-/// `apply_changes`, in `load` and in `Change::decode`. Not fixed yet: it
-/// needs the change's op columns checked before Automerge sees them.
+/// `apply_changes`, in `load` and in `Change::decode`. Every change is now
+/// decoded under a panic guard before it is applied: refused when applied,
+/// left out when loaded.
 #[test]
-#[ignore = "open: Automerge 0.12 panics on an op actor index past the actor table"]
 fn change_upload_op_actor_index_out_of_range_is_refused() {
-    assert_apply_refused(
-        &std::fs::read(dir("change_upload").join("apply-actor-index")).expect("input"),
-    );
+    let input = std::fs::read(dir("change_upload").join("apply-actor-index")).expect("input");
+    assert_apply_refused(&input);
+    assert_change_refused(&input);
 }
 
 /// Applying `input` is refused, the document untouched; loading it after

@@ -759,6 +759,49 @@ impl SqliteStorage {
                 acks.extend(group.changes.iter().map(|_| Ack::Rejected(reason.clone())));
                 continue;
             }
+            // The new changes must apply to the child's document as it is
+            // stored, and the result must save and load again: a change
+            // Automerge cannot process would otherwise make the child
+            // unreadable for every device (found by fuzzing).
+            let fresh: Vec<&automerge::Change> = parsed
+                .iter()
+                .filter_map(|c| c.as_ref().ok())
+                .filter(|c| {
+                    !has_change
+                        .exists(params![c.hash().0.as_slice(), child])
+                        .unwrap_or(false)
+                })
+                .collect();
+            if !fresh.is_empty() {
+                let verdict = match self.load_document(tx, &child)? {
+                    Some((mut doc, _)) => doc.apply_changes(fresh.iter().map(|c| c.raw_bytes())),
+                    None => {
+                        let bytes: Vec<u8> = fresh
+                            .iter()
+                            .flat_map(|c| c.raw_bytes().iter().copied())
+                            .collect();
+                        // Loading leaves out a change it cannot apply; a
+                        // new child's upload must come through whole.
+                        ChildDocument::load(self.actor.clone(), &bytes).and_then(|mut doc| {
+                            let have: std::collections::HashSet<_> =
+                                doc.changes_since(&[]).into_iter().map(|c| c.hash).collect();
+                            if fresh.iter().all(|c| have.contains(&c.hash())) {
+                                Ok(())
+                            } else {
+                                Err(sync_protocol::DocumentError::Invalid {
+                                    field: "change".into(),
+                                    reason: "a change of the new child could not be applied".into(),
+                                })
+                            }
+                        })
+                    }
+                };
+                if let Err(e) = verdict {
+                    let reason = format!("the changes do not apply to child {child}: {e}");
+                    acks.extend(group.changes.iter().map(|_| Ack::Rejected(reason.clone())));
+                    continue;
+                }
+            }
             let mut stored = 0;
             for change in parsed {
                 let change = match change {

@@ -163,3 +163,59 @@ fn a_device_cannot_upload_changes_in_the_name_of_another_author() {
     device.sync();
     assert_eq!(server.count("changes"), before + 1);
 }
+
+/// The change the fuzzer found that Automerge 0.12 panics on (an op naming
+/// an actor index past the change's own actor table), uploaded on top of
+/// the document it was found against: refused at upload, and the child
+/// stays readable for everyone.
+#[test]
+fn a_change_automerge_cannot_process_is_refused_at_upload() {
+    let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sync-protocol/tests/fuzz-regressions/change_upload");
+    let saved = std::fs::read(fuzz.join("base.automerge")).expect("base document");
+    let crash = std::fs::read(fuzz.join("apply-actor-index")).expect("crash input");
+    let mut base = ChildDocument::load(DeviceId::new().actor(), &saved).expect("base loads");
+    let child = base.id();
+    let history = base.changes_since(&[]);
+
+    let server = Server::start();
+    // An admin token may relay changes written by other actors.
+    let token = server.admin_token().to_string();
+    let mut http =
+        HttpTransport::new(&server.url(), &token, Duration::from_secs(10)).expect("http");
+    let mut upload = |changes: Vec<ByteBuf>| -> Vec<Ack> {
+        let request = SyncRequest {
+            batch: uuid::Uuid::now_v7(),
+            cursor: 0,
+            upload: vec![ChildChanges { child, changes }],
+            max_page_bytes: 0,
+        };
+        let answer = http
+            .exchange(Endpoint::Sync, &wire::encode(&request).expect("encode"))
+            .expect("answer");
+        let response: SyncResponse =
+            wire::decode(&answer, wire::MAX_MESSAGE_BYTES).expect("decode");
+        response.acks
+    };
+    let acks = upload(
+        history
+            .iter()
+            .map(|c| ByteBuf::from(compact::compact(&c.bytes, |_| false)))
+            .collect(),
+    );
+    assert!(acks.iter().all(|a| matches!(a, Ack::Stored)), "{acks:?}");
+    server.wait_projected();
+    let before = server.count("changes");
+
+    let acks = upload(vec![ByteBuf::from(crash)]);
+    assert!(
+        matches!(&acks[0], Ack::Rejected(r) if r.contains("do not apply")),
+        "{acks:?}"
+    );
+    assert_eq!(server.count("changes"), before, "nothing stored");
+    let r = server.get(&format!("/v1/children/{child}"), &token);
+    assert_eq!(r.status, 200, "the child stays readable");
+    let doc = server.get(&format!("/v1/docs/{child}"), &token);
+    assert_eq!(doc.status, 200);
+    ChildDocument::load(DeviceId::new().actor(), &doc.body).expect("the document loads");
+}
