@@ -548,11 +548,7 @@ pub fn verval(
     // Children registered outside the area may be measured in it: read the
     // whole register and let the report attribute by where they were measured.
     let register = storage.register(&sync_protocol::Scope::All)?;
-    let display = if args.reveal_nik {
-        verval::NikDisplay::Revealed
-    } else {
-        verval::NikDisplay::Masked
-    };
+    let display = verval::NikDisplay::revealed_if(args.reveal_nik);
     let Some(round) = args.round.as_deref() else {
         bail!("--round YYYY-MM is required");
     };
@@ -632,11 +628,7 @@ pub fn worklist(
     let lookup = |code: &str| names.as_ref().and_then(|n| n.name(code).map(str::to_owned));
     storage.project_all()?;
     let register = storage.register(&sync_protocol::Scope::All)?;
-    let display = if args.reveal_nik {
-        verval::NikDisplay::Revealed
-    } else {
-        verval::NikDisplay::Masked
-    };
+    let display = verval::NikDisplay::revealed_if(args.reveal_nik);
     let list = verval::worklist::worklist(
         &register,
         &args.round,
@@ -753,11 +745,7 @@ pub fn export(
         .transpose()?;
     storage.project_all()?;
     let register = storage.register(&scope_of(args.area.as_deref())?)?;
-    let personal = if args.reveal {
-        verval::NikDisplay::Revealed
-    } else {
-        verval::NikDisplay::Masked
-    };
+    let personal = verval::NikDisplay::revealed_if(args.reveal);
     let rows = export::rows_from_register(&register, round, personal, &lookup)?;
     let xlsx = args
         .output

@@ -859,11 +859,7 @@ async fn over_register<T: Send + 'static>(
     let storage = state.storage.clone();
     tokio::task::spawn_blocking(move || {
         let register = storage.register(&Scope::All).map_err(ApiError::from)?;
-        let display = if reveal {
-            crate::verval::NikDisplay::Revealed
-        } else {
-            crate::verval::NikDisplay::Masked
-        };
+        let display = crate::verval::NikDisplay::revealed_if(reveal);
         report(&register, display)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))
     })

@@ -82,11 +82,7 @@ pub fn decoy_hash() -> &'static str {
 /// A fresh session token.
 #[must_use]
 pub fn new_session_token() -> String {
-    let device_style = crate::token::generate();
-    let random = device_style
-        .strip_prefix(crate::token::TOKEN_PREFIX)
-        .unwrap_or(&device_style);
-    format!("{SESSION_PREFIX}{random}")
+    crate::token::generate_with(SESSION_PREFIX)
 }
 
 #[cfg(test)]

@@ -12,11 +12,17 @@ use sha2::{Digest, Sha256};
 /// The prefix that makes a Tumbuh token recognisable (e.g. by secret scanners).
 pub const TOKEN_PREFIX: &str = "tmb_";
 
-/// A fresh random token.
+/// A fresh random device token.
 pub fn generate() -> String {
+    generate_with(TOKEN_PREFIX)
+}
+
+/// 32 random bytes in hex behind `prefix` (device tokens and people's
+/// session tokens differ only in it).
+pub fn generate_with(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
+    format!("{prefix}{}", hex::encode(bytes))
 }
 
 /// The hash stored for a token.

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use sync_protocol::{Check, Sex, Verification};
 
 use super::evidence::{
-    BirthDateBasis, BirthDateChoice, DateShape, SexChoice, is_visit_date, nik_readings,
+    BirthDateBasis, BirthDateChoice, DateShape, Registration, SexChoice, is_visit_date,
+    nik_readings,
 };
-use crate::storage::RegisterChild;
 
 /// HAZ or WAZ changing by more than this between consecutive measurements is
 /// not growth: one of the two (or the birth date) is wrong.
@@ -142,7 +142,8 @@ pub struct Point {
 /// measurements in date order, `at` the index of its round measurement.
 #[must_use]
 pub fn flags(
-    rc: &RegisterChild,
+    registrations: &[Registration],
+    review_partners: usize,
     birth: &BirthDateChoice,
     sex: &SexChoice,
     points: &[Point],
@@ -163,7 +164,7 @@ pub fn flags(
         birth.basis,
         BirthDateBasis::Verified { .. } | BirthDateBasis::Nik { .. }
     ) && birth.typed.get(&birth.date).copied().unwrap_or(0) < 2;
-    if unsupported && is_visit_date(&rc.registrations, birth.date) {
+    if unsupported && is_visit_date(registrations, birth.date) {
         push(
             FlagKind::PlaceholderBirthDate,
             format!(
@@ -190,7 +191,7 @@ pub fn flags(
             _ => {}
         }
     }
-    let readings = nik_readings(&rc.registrations, round_end);
+    let readings = nik_readings(registrations, round_end);
     let nik_dates: Vec<NaiveDate> = {
         let mut v: Vec<NaiveDate> = readings.iter().map(|(d, _)| *d).collect();
         v.sort();
@@ -330,12 +331,12 @@ pub fn flags(
         }
     }
 
-    if !rc.review_partners.is_empty() {
+    if review_partners > 0 {
         push(
             FlagKind::PossibleDuplicate,
             format!(
                 "Kemungkinan duplikat dengan {} anak lain yang menunggu tinjauan",
-                rc.review_partners.len()
+                review_partners
             ),
         );
     }

@@ -166,6 +166,18 @@ pub enum NikDisplay {
     Revealed,
 }
 
+impl NikDisplay {
+    /// `Revealed` when asked for (`--reveal…`, `reveal=true`), else `Masked`.
+    #[must_use]
+    pub fn revealed_if(reveal: bool) -> NikDisplay {
+        if reveal {
+            NikDisplay::Revealed
+        } else {
+            NikDisplay::Masked
+        }
+    }
+}
+
 /// An area level of the report, by the length of its code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

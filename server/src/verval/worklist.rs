@@ -29,6 +29,9 @@ use crate::storage::{RawMeasurement, RegisterChild};
 pub struct Reconciled {
     pub birth: BirthDateChoice,
     pub sex: SexChoice,
+    /// The registrations the choices were made from (the survivor alone,
+    /// as recorded, when the storage listed none).
+    pub registrations: Vec<Registration>,
     /// The child with the chosen birth date and sex, z-scores recomputed, and
     /// measurements replaced by a verification re-measurement marked voided.
     pub child: RoundChild,
@@ -124,7 +127,12 @@ pub fn reconcile(rc: &RegisterChild, today: NaiveDate) -> Option<Reconciled> {
             m.voided = true;
         }
     }
-    Some(Reconciled { birth, sex, child })
+    Some(Reconciled {
+        birth,
+        sex,
+        registrations: regs,
+        child,
+    })
 }
 
 /// What flags need of one (reconciled) measurement and its raw values.
@@ -282,7 +290,7 @@ pub fn worklist(
 
     let mut reconciled_children = Vec::with_capacity(register.len());
     let mut entries = Vec::new();
-    let mut summary_counts = (0usize, 0usize, 0usize, 0usize); // dates, sexes, flagged, verified
+    let (mut dates_changed, mut sexes_changed, mut flagged, mut verified) = (0, 0, 0, 0);
     let mut flag_counts: BTreeMap<String, usize> = BTreeMap::new();
     let (mut may_leave, mut may_join) = (0usize, 0usize);
 
@@ -299,8 +307,8 @@ pub fn worklist(
             reconciled_children.push(r.child);
             continue;
         }
-        summary_counts.0 += usize::from(r.birth.date != r.birth.as_recorded);
-        summary_counts.1 += usize::from(r.sex.sex != r.sex.as_recorded);
+        dates_changed += usize::from(r.birth.date != r.birth.as_recorded);
+        sexes_changed += usize::from(r.sex.sex != r.sex.as_recorded);
 
         // The usable measurements in date order, with the round one's index.
         let usable: Vec<(usize, &super::RoundMeasurement)> = r
@@ -319,15 +327,23 @@ pub fn worklist(
             continue;
         };
         let raw = rc.raw.get(usable[at].0).copied().unwrap_or_default();
-        let mut found = flags(rc, &r.birth, &r.sex, &points, at, end);
+        let mut found = flags(
+            &r.registrations,
+            rc.review_partners.len(),
+            &r.birth,
+            &r.sex,
+            &points,
+            at,
+            end,
+        );
         resolve(&mut found, &rc.verifications, &current.to_string());
         if !found.is_empty() {
-            summary_counts.2 += 1;
+            flagged += 1;
             for f in &found {
                 *flag_counts.entry(f.kind.code().to_owned()).or_default() += 1;
             }
             if found.iter().all(|f| f.resolved.is_some()) {
-                summary_counts.3 += 1;
+                verified += 1;
             }
         }
         let open: Vec<FlagKind> = found
@@ -367,7 +383,7 @@ pub fn worklist(
                         .chain(r.birth.nik.keys())
                         .copied()
                         .chain(
-                            super::evidence::nik_readings(&registrations_of(rc), end)
+                            super::evidence::nik_readings(&r.registrations, end)
                                 .into_iter()
                                 .map(|(d, _)| d),
                         )
@@ -504,10 +520,10 @@ pub fn worklist(
         summary: VerificationSummary {
             as_recorded,
             reconciled,
-            birth_dates_changed: summary_counts.0,
-            sexes_changed: summary_counts.1,
-            flagged: summary_counts.2,
-            verified: summary_counts.3,
+            birth_dates_changed: dates_changed,
+            sexes_changed,
+            flagged,
+            verified,
             unverified: entries.len(),
             may_leave,
             may_join,
@@ -777,10 +793,18 @@ mod tests {
             })
             .collect();
         let at = usable.iter().position(|u| u.id == m.id).expect("index");
-        flags(rc, &r.birth, &r.sex, &points, at, d(2024, 8, 31))
-            .into_iter()
-            .map(|f| f.kind)
-            .collect()
+        flags(
+            &r.registrations,
+            rc.review_partners.len(),
+            &r.birth,
+            &r.sex,
+            &points,
+            at,
+            d(2024, 8, 31),
+        )
+        .into_iter()
+        .map(|f| f.kind)
+        .collect()
     }
 
     #[test]
