@@ -7,11 +7,14 @@
 //! to spelling" or "birth date off by a day/month swap" is learnt from the
 //! data by EM; what is domain knowledge is *which* differences are typical
 //! entry errors (day/month swap, a few days off, 1 January for a year-only
-//! date, a one-digit NIK typo) and which mean another child.
+//! date, a one- or two-digit NIK typo, two adjacent digits swapped) and
+//! which mean another child (a NIK of the same kecamatan and birth date
+//! with a neighbouring serial, or a NIK of the other sex: a twin's).
 
 use chrono::{Datelike, NaiveDate};
 
 use crate::names::{prepared_mother_name_similarity, prepared_name_similarity};
+use crate::nik::Nik;
 use crate::record::Registration;
 
 /// The compared fields, in the order of [`Comparison::levels`].
@@ -31,7 +34,7 @@ pub const FIELDS: [&str; 9] = [
 pub const N_FIELDS: usize = FIELDS.len();
 
 /// Number of levels per field, level 0 being "missing" (no evidence).
-pub const LEVELS: [usize; N_FIELDS] = [7, 5, 3, 4, 4, 4, 5, 3, 3];
+pub const LEVELS: [usize; N_FIELDS] = [7, 5, 3, 4, 5, 4, 5, 3, 3];
 
 /// Most levels any field has.
 pub const MAX_LEVELS: usize = 7;
@@ -50,7 +53,7 @@ pub(crate) const LEVEL_NAMES: [&[&str]; N_FIELDS] = [
     &["missing", "equal", "entry-error", "near", "different"],
     &["missing", "equal", "different"],
     &["missing", "equal", "similar", "different"],
-    &["missing", "equal", "typo", "different"],
+    &["missing", "equal", "typo", "two-digits", "different"],
     &["missing", "equal", "typo", "different"],
     &["missing", "rt-rw", "desa", "kecamatan", "different"],
     &["missing", "similar", "different"],
@@ -182,6 +185,59 @@ fn digit_distance(a: &str, b: &str) -> Option<usize> {
     (a.len() == b.len()).then(|| a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count())
 }
 
+/// The NIK level: 1 equal; 2 a typo (one digit, or two adjacent digits
+/// swapped); 3 two digits differ; 4 different.
+///
+/// Why the exceptions come first: Dukcapil numbers the serial in order
+/// among the people registered in one kecamatan with one birth date, so
+/// twins (and any two children born there that day) carry NIKs that differ
+/// only in a neighbouring serial (`…0294`/`…0295`, `…0129`/`…0130`): one
+/// or two digits, exactly what a typo looks like. The day part of a girl is
+/// the day + 40, so twins of different sex differ in the day's first digit
+/// and in the serial: two digits again. Neither is a typo of one child's
+/// number. A one- or two-digit difference anywhere else (another region
+/// digit, another date digit, a serial far off) is a typo far more often
+/// than another child's NIK. One- and two-digit differences are separate
+/// levels because two-digit differences between different children are
+/// much more common (siblings registered the same day share region, year
+/// and the serial's leading digits), so EM weighs them apart.
+pub(crate) fn nik_level(a: Option<&Nik>, b: Option<&Nik>) -> u8 {
+    let (Some(a), Some(b)) = (a, b) else { return 0 };
+    if a == b {
+        return 1;
+    }
+    if let (Some(x), Some(y)) = (a.sex(), b.sex())
+        && x != y
+    {
+        return 4;
+    }
+    if a.region() == b.region() && a.date_part() == b.date_part() {
+        let serial = |n: &Nik| n.serial().parse::<i32>().unwrap_or(0);
+        // Triplets take three serials in a row; further apart is a typo.
+        if (serial(a) - serial(b)).abs() <= 2 {
+            return 4;
+        }
+    }
+    let (x, y) = (a.as_str().as_bytes(), b.as_str().as_bytes());
+    // The first three differing positions (three or more is "different");
+    // kept in an array so that a comparison allocates nothing.
+    let mut differ = [0usize; 3];
+    let mut n = 0;
+    for i in (0..x.len().min(y.len())).filter(|&i| x[i] != y[i]) {
+        if n == differ.len() {
+            break;
+        }
+        differ[n] = i;
+        n += 1;
+    }
+    match &differ[..n] {
+        [_] => 2,
+        [i, j] if *j == i + 1 && x[*i] == y[*j] && x[*j] == y[*i] => 2,
+        [_, _] => 3,
+        _ => 4,
+    }
+}
+
 fn id_level(a: Option<&str>, b: Option<&str>) -> u8 {
     let (Some(a), Some(b)) = (a, b) else { return 0 };
     match digit_distance(a, b) {
@@ -246,10 +302,7 @@ pub(crate) fn compare(a: &Registration, b: &Registration) -> Comparison {
             birth_level(a.birth, b.birth),
             sex,
             mother,
-            id_level(
-                a.nik.as_ref().map(|n| n.as_str()),
-                b.nik.as_ref().map(|n| n.as_str()),
-            ),
+            nik_level(a.nik.as_ref(), b.nik.as_ref()),
             id_level(a.kk.as_deref(), b.kk.as_deref()),
             area_level(a, b),
             father,
@@ -340,6 +393,17 @@ pub(crate) fn hard_conflict(
         return Some(Conflict::SameDayMeasurements);
     }
     None
+}
+
+/// Whether a pair, however high its score, should be decided by a person:
+/// the mothers' names differ and so do the birth dates (beyond any entry
+/// error), with no equal NIK. Each alone happens to one child (a
+/// grandmother named as the carer; a date estimated from the stated age),
+/// but both at once is what two children of the same common name in one RT
+/// look like (Muhammad Rizky of Sri, Muhammad Rizky of Dewi), and the name
+/// and area weights alone can outscore them.
+pub(crate) fn needs_a_person(c: &Comparison) -> bool {
+    c.levels[3] == 3 && c.levels[1] == 4 && c.levels[4] != 1
 }
 
 fn same_day_conflict(a: &Registration, b: &Registration) -> bool {
@@ -486,6 +550,86 @@ mod tests {
         let (c, conflict) = pair(a, b);
         assert_eq!(c.levels[4], 2);
         assert_eq!(conflict, None);
+    }
+
+    /// `nik_level` of two NIK strings.
+    fn nik_pair(a: &str, b: &str) -> u8 {
+        let parse = |s: &str| Nik::parse(s).unwrap_or_else(|e| panic!("test NIK {s}: {e}"));
+        nik_level(Some(&parse(a)), Some(&parse(b)))
+    }
+
+    #[test]
+    fn nik_levels_tell_typos_from_twins() {
+        for (a, b, level, why) in [
+            ("3530010904210077", "3530010904210077", 1, "equal"),
+            (
+                "3530010904210077",
+                "3530810904210077",
+                2,
+                "one region digit",
+            ),
+            ("3530010904210077", "3530010904220077", 2, "one date digit"),
+            (
+                "3530010904210077",
+                "3530019004210077",
+                2,
+                "adjacent digits swapped",
+            ),
+            (
+                "3530014312220055",
+                "3530014312220385",
+                3,
+                "two serial digits, far",
+            ),
+            (
+                "3530010904210077",
+                "3530020904210177",
+                3,
+                "two digits apart",
+            ),
+            ("3530010904210077", "3530020904210188", 4, "three digits"),
+            // Twins: the same kecamatan and birth date, serials in a row,
+            // whether one digit or two differ.
+            (
+                "3530011306230101",
+                "3530011306230102",
+                4,
+                "twin, next serial",
+            ),
+            ("3530012403240039", "3530012403240040", 4, "twin, 0039/0040"),
+            ("3530012403240039", "3530012403240041", 4, "triplet"),
+            // Twins of different sex: day + 40 and another serial.
+            ("3530010211220150", "3530014211220250", 4, "boy and girl"),
+            ("3530010211220150", "3530014211220150", 4, "other sex only"),
+        ] {
+            assert_eq!(nik_pair(a, b), level, "{why}: {a} / {b}");
+            assert_eq!(nik_pair(b, a), level, "{why}, reversed");
+        }
+        assert_eq!(
+            nik_level(None, Some(&Nik::parse("3530010904210077").expect("nik"))),
+            0
+        );
+    }
+
+    #[test]
+    fn another_mother_and_another_birth_date_need_a_person() {
+        let (c, conflict) = pair(
+            child("Muhammad Rizky", Sex::Male, "2021-08-17", "Sri Rahayu"),
+            FieldRecord {
+                no_kk: String::new(),
+                ..child("Muhammad Rizky", Sex::Male, "2021-03-02", "Dewi Lestari")
+            },
+        );
+        assert_eq!((c.levels[1], c.levels[3]), (4, 3), "{:?}", c.levels);
+        assert_eq!(conflict, None);
+        assert!(needs_a_person(&c));
+        // The same child with the grandmother as carer, birth date typed
+        // right: no doubt from this rule.
+        let (c, _) = pair(
+            child("Muhammad Rizky", Sex::Male, "2021-08-17", "Sri Rahayu"),
+            child("Muhammad Rizky", Sex::Male, "2021-08-17", "Dewi Lestari"),
+        );
+        assert!(!needs_a_person(&c));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::blocking::candidate_pairs;
 use crate::cluster::Clusters;
 use crate::compare::{
     Comparison, Conflict, FIELDS, LEVEL_NAMES, MAX_LEVELS, N_FIELDS, compare, compare_pairs,
-    growth_violations, hard_conflict,
+    growth_violations, hard_conflict, needs_a_person,
 };
 use crate::record::{FieldRecord, Registration, collapse};
 use crate::scoring::{Weights, estimate, estimate_u};
@@ -246,6 +246,9 @@ pub fn link_increment(
     let mut auto_merged = 0;
     let mut merges = Vec::new();
     let mut review_pairs = Vec::new();
+    // Cluster pairs already in the review queue: one review per pair of
+    // clusters (the best-scoring pair shows it).
+    let mut reviewed = HashSet::new();
     for &(s, i) in &scored {
         if s < auto {
             break;
@@ -274,7 +277,8 @@ pub fn link_increment(
             }
         }
         let disagree = count > 0 && total / (count as f64) < review;
-        let why = match (refusal, disagree) {
+        let doubtful = needs_a_person(&comparisons[i]);
+        let why = match (refusal, disagree || doubtful) {
             (None, false) => {
                 clusters.union(ra, rb);
                 auto_merged += 1;
@@ -289,9 +293,10 @@ pub fn link_increment(
             // Twins and siblings are certain non-matches: not for review.
             (Some(Conflict::SiblingNames | Conflict::SiblingBirthDates), _) => continue,
             (Some(c), _) => c.en(),
-            (None, true) => "clusters disagree as a whole",
+            (None, true) if disagree => "clusters disagree as a whole",
+            (None, true) => "another mother and another birth date",
         };
-        {
+        if reviewed.insert((ra.min(rb), ra.max(rb))) {
             review_pairs.push(ReviewPair {
                 row_a: regs[a].rows[0],
                 row_b: regs[b].rows[0],
@@ -300,7 +305,6 @@ pub fn link_increment(
             });
         }
     }
-    let mut reviewed = HashSet::new();
     for &(s, i) in &scored {
         if s >= auto {
             continue;

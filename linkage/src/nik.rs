@@ -230,6 +230,19 @@ impl Nik {
         }
     }
 
+    /// Whether the date part says the holder was older than
+    /// [`CHILD_NIK_MAX_AGE_YEARS`] on `on` (the day of a measurement): not
+    /// the NIK of a child under five but an adult's (the mother's, the
+    /// father's) or a KK number issued years ago, typed into the child's
+    /// field. An unreadable date part is not judged here.
+    pub fn is_too_old_for_a_child(&self, on: NaiveDate) -> bool {
+        let Some(born) = self.birth_date(on) else {
+            return false;
+        };
+        on.checked_sub_months(Months::new(12 * CHILD_NIK_MAX_AGE_YEARS))
+            .is_some_and(|limit| born < limit)
+    }
+
     /// Whether the NIK looks like a placeholder rather than a person's
     /// number: region `000000`, date part `000000`, serial `0000` (serials
     /// start at 0001), the last ten digits all zero (region + zeros), a run
@@ -433,6 +446,11 @@ impl fmt::Display for NikWarning {
 
 /// Age gap (years) from which a NIK's birth year is taken as an adult's.
 const ADULT_GAP_YEARS: i32 = 12;
+
+/// Oldest age, in years, a child's own NIK can show on the day of a
+/// measurement: posyandu weigh children under five; one more year leaves
+/// room for a mistyped year.
+pub const CHILD_NIK_MAX_AGE_YEARS: u32 = 6;
 
 /// Compares a NIK with the child's sex, birth date and posyandu.
 ///

@@ -7,7 +7,7 @@
 //! several times and keeps every measurement of the registration at hand for
 //! the growth checks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 
@@ -108,7 +108,9 @@ pub struct Registration {
     pub mother_key: String,
     pub mother_first_key: String,
     pub father: String,
-    /// A usable child NIK (16 digits, not a dummy, not the KK or mother's NIK).
+    /// A usable child NIK: 16 digits, not a dummy, not a date part older
+    /// than a child's, and not a number any registration of the data set
+    /// gives as a mother's NIK or a KK number ([`collapse`]).
     pub nik: Option<Nik>,
     pub mother_nik: Option<Nik>,
     /// A 16-digit KK number.
@@ -159,6 +161,7 @@ impl Registration {
         let nik = usable_nik(&r.nik).filter(|n| {
             Some(n.as_str()) != kk.as_deref()
                 && Some(n.as_str()) != mother_nik.as_ref().map(Nik::as_str)
+                && !r.measured_on.is_some_and(|on| n.is_too_old_for_a_child(on))
         });
         let father = normalize_name(&r.father_name);
         Registration {
@@ -206,6 +209,33 @@ fn visit(r: &FieldRecord) -> Visit {
     }
 }
 
+/// Takes out of identity a child NIK that some registration of the data
+/// set gives as a mother's NIK or a KK number: the kader typed a family
+/// number into the child's field, and a family number is shared by
+/// siblings, so agreeing on it says "same family", not "same child". Where
+/// the registration has no mother's NIK (or KK) of its own, the number
+/// moves there, so it still counts as family evidence.
+fn drop_family_numbers(regs: &mut [Registration]) {
+    let mothers: HashSet<String> = regs
+        .iter()
+        .filter_map(|r| r.mother_nik.as_ref().map(|n| n.as_str().to_owned()))
+        .collect();
+    let kks: HashSet<String> = regs.iter().filter_map(|r| r.kk.clone()).collect();
+    for r in regs.iter_mut() {
+        let Some(nik) = r
+            .nik
+            .take_if(|n| mothers.contains(n.as_str()) || kks.contains(n.as_str()))
+        else {
+            continue;
+        };
+        if mothers.contains(nik.as_str()) {
+            r.mother_nik.get_or_insert(nik);
+        } else if r.kk.is_none() {
+            r.kk = Some(nik.as_str().to_owned());
+        }
+    }
+}
+
 /// Collapses rows with identical identity fields into registrations.
 /// Returns the registrations and, per row, the index of its registration.
 pub(crate) fn collapse(records: &[FieldRecord]) -> (Vec<Registration>, Vec<usize>) {
@@ -228,5 +258,83 @@ pub(crate) fn collapse(records: &[FieldRecord]) -> (Vec<Registration>, Vec<usize
         regs[k].visits.push(visit(r));
         of_row.push(k);
     }
+    drop_family_numbers(&mut regs);
     (regs, of_row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(nik: &str, mother_nik: &str, kk: &str) -> FieldRecord {
+        FieldRecord {
+            record_id: nik.to_owned(),
+            measured_on: NaiveDate::from_ymd_opt(2024, 3, 4),
+            name: "Dimas Pratama".to_owned(),
+            birth_date: NaiveDate::from_ymd_opt(2021, 7, 21),
+            nik: nik.to_owned(),
+            mother_nik: mother_nik.to_owned(),
+            no_kk: kk.to_owned(),
+            ..FieldRecord::default()
+        }
+    }
+
+    fn nik_of(reg: &Registration) -> Option<&str> {
+        reg.nik.as_ref().map(Nik::as_str)
+    }
+
+    #[test]
+    fn a_childs_own_nik_is_kept() {
+        let (regs, _) = collapse(&[row("3530012107210041", "3530015705880012", "")]);
+        assert_eq!(nik_of(&regs[0]), Some("3530012107210041"));
+    }
+
+    #[test]
+    fn an_adults_nik_is_no_childs_identity() {
+        // The mother's NIK (born 1988) with her own field left empty, and a
+        // KK issued in 2015: neither can be a child's under five in 2024.
+        let (regs, _) = collapse(&[
+            row("3530015705880012", "", ""),
+            row("3530011104152436", "", ""),
+        ]);
+        assert_eq!(nik_of(&regs[0]), None);
+        assert_eq!(nik_of(&regs[1]), None);
+        // Six years is the limit, not five: a year typo stays a child's.
+        let (regs, _) = collapse(&[row("3530012107180041", "", "")]);
+        assert_eq!(nik_of(&regs[0]), Some("3530012107180041"));
+        // Without a measurement date there is nothing to judge by.
+        let (regs, _) = collapse(&[FieldRecord {
+            measured_on: None,
+            ..row("3530015705880012", "", "")
+        }]);
+        assert_eq!(nik_of(&regs[0]), Some("3530015705880012"));
+    }
+
+    #[test]
+    fn a_family_number_of_any_registration_is_no_childs_identity() {
+        // A KK issued in 2022 looks like a child's NIK by its date; another
+        // registration gives it as its KK, so it is a family number.
+        let kk = "3530011503220088";
+        // A mother's NIK with a (mistyped) young date: known as a mother's
+        // from another registration.
+        let mother = "3530015705200012";
+        let (regs, _) = collapse(&[
+            row("3530012107210041", mother, kk),
+            row(kk, "", ""),
+            row(mother, "", ""),
+            row(mother, "3530016101900011", ""),
+        ]);
+        assert_eq!(nik_of(&regs[0]), Some("3530012107210041"));
+        // Out of identity, into the family fields that were empty.
+        assert_eq!(nik_of(&regs[1]), None);
+        assert_eq!(regs[1].kk.as_deref(), Some(kk));
+        assert_eq!(nik_of(&regs[2]), None);
+        assert_eq!(regs[2].mother_nik.as_ref().map(Nik::as_str), Some(mother));
+        // A mother's NIK of its own is not overwritten.
+        assert_eq!(nik_of(&regs[3]), None);
+        assert_eq!(
+            regs[3].mother_nik.as_ref().map(Nik::as_str),
+            Some("3530016101900011")
+        );
+    }
 }

@@ -12,6 +12,7 @@ mod district_verval;
 mod hostile;
 mod import_cli;
 mod limits;
+mod link_cli;
 mod openapi;
 mod people_signin;
 mod privacy_logs;
