@@ -13,6 +13,7 @@ use sync_protocol::{ChildDocument, compact};
 use tumbuh_fuzz::{BASE, other_device, uploading_device};
 
 fuzz_target!(|data: &[u8]| {
+    tumbuh_fuzz::let_caught_panics_be();
     let base = &*BASE;
     let mut doc = ChildDocument::load(uploading_device().actor(), &base.saved).expect("base loads");
     let before = doc.child().expect("base reads");

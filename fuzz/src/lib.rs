@@ -15,6 +15,20 @@ use tumbuh_server::import::{AreaDirectory, ImportError, ParsedFile, read_bytes};
 use uuid::Uuid;
 
 /// The device that registered the base document.
+/// Lets a panic that our code catches stay caught. libfuzzer-sys installs
+/// a panic hook that aborts on *every* panic, but Tumbuh runs Automerge on
+/// outside bytes under a panic guard (`ChildDocument::apply_changes`: a
+/// panic inside Automerge is a refused change, on a throw-away fork), and
+/// that is the behaviour under test. A panic nobody catches still reaches
+/// libfuzzer-sys's `catch_unwind` around the target and aborts there, so it
+/// is still found; the target's own asserts check what a refusal must leave.
+pub fn let_caught_panics_be() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|_| {}));
+    });
+}
+
 pub fn registering_device() -> DeviceId {
     DeviceId::from_uuid(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001))
 }
@@ -70,6 +84,8 @@ pub fn base_document() -> ChildDocument {
         desa: None,
         birth_weight: Some(Grams(3200)),
         birth_length: None,
+        consent_by: None,
+        consent_on: None,
     };
     let id = ChildId::from_uuid(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_00c1));
     let mut doc = ChildDocument::create(registering_device().actor(), id, &profile, 1_700_000_000)

@@ -136,17 +136,49 @@ impl ChildDocument {
         // left out, with the changes built on it: a bad change stored once
         // must not make the child unreadable for everyone.
         let (saved, changes) = split_chunks(bytes)?;
-        let mut doc = if saved.is_empty() {
-            AutoCommit::new()
-        } else {
-            guarded("loading the saved document", || AutoCommit::load(saved))??
+        let open_saved = || -> Result<AutoCommit, DocumentError> {
+            if saved.is_empty() {
+                Ok(AutoCommit::new())
+            } else {
+                Ok(guarded("loading the saved document", || {
+                    AutoCommit::load(saved)
+                })??)
+            }
         };
+        let mut doc = open_saved()?;
         let parsed = changes
             .into_iter()
             .map(|c| automerge::Change::from_bytes(c.to_vec()).map_err(invalid_change))
             .collect::<Result<Vec<_>, _>>()?;
         let ready = checked_changes(&mut doc, parsed, BadChange::Skip)?;
-        guarded("applying changes", || doc.apply_changes(ready))??;
+        let batch = ready.clone();
+        if !matches!(
+            guarded("applying changes", || doc.apply_changes(batch)),
+            Ok(Ok(()))
+        ) {
+            // A change passed the checks yet Automerge failed (or panicked)
+            // on it (found by the `change_upload` fuzz target): the batch
+            // may have left `doc` half-applied, so start again from the
+            // saved document and apply the changes one at a time, each on a
+            // fork, leaving out the ones Automerge cannot apply and the
+            // changes built on them. `ready` is in dependency order.
+            doc = open_saved()?;
+            let mut left_out: HashSet<ChangeHash> = HashSet::new();
+            for change in ready {
+                if change.deps().iter().any(|d| left_out.contains(d)) {
+                    left_out.insert(change.hash());
+                    continue;
+                }
+                let mut trial = doc.fork();
+                let one = change.clone();
+                match guarded("applying a change", || trial.apply_changes([one])) {
+                    Ok(Ok(())) => doc = trial,
+                    _ => {
+                        left_out.insert(change.hash());
+                    }
+                }
+            }
+        }
         Self::from_doc(doc.with_actor(actor))
     }
 
@@ -183,6 +215,14 @@ impl ChildDocument {
     /// The child's id.
     pub fn id(&self) -> ChildId {
         self.id
+    }
+
+    /// The profile's posyandu code as `child()` would read it (the winning
+    /// value when devices set it concurrently), without reading the rest of
+    /// the record: the server checks it on every upload (a change must not
+    /// move a child out of the uploading device's area).
+    pub fn posyandu(&self) -> Result<Option<String>, DocumentError> {
+        read_str(&self.doc, &self.profile, ProfileField::Posyandu.key())
     }
 
     /// The current heads (the hashes of the latest changes).
