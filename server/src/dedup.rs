@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use linkage::compare::{MAX_LEVELS, N_FIELDS};
+use linkage::compare::{LEVELS, MAX_LEVELS, N_FIELDS};
 use linkage::{Increment, LinkConfig, Weights};
 use serde::Serialize;
 use sync_protocol::ChildId;
@@ -31,6 +31,11 @@ const REESTIMATE_GROWTH: f64 = 1.25;
 /// The weights of the last full run and the register size they came from.
 #[derive(Serialize, serde::Deserialize)]
 struct StoredWeights {
+    /// The number of levels per field the weights were estimated for:
+    /// weights stored before a comparison gained a level (the NIK's
+    /// two-digit typo) do not fit, and are estimated anew rather than read
+    /// with shifted meanings.
+    levels: [usize; N_FIELDS],
     m: [[f64; MAX_LEVELS]; N_FIELDS],
     u: [[f64; MAX_LEVELS]; N_FIELDS],
     prior: f64,
@@ -111,7 +116,9 @@ pub fn run_with(
         .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let registrations_now = inputs.child_of_record.iter().collect::<HashSet<_>>().len();
     let reuse = stored.filter(|w| {
-        !full && (registrations_now as f64) <= (w.registrations as f64) * REESTIMATE_GROWTH
+        !full
+            && w.levels == LEVELS
+            && (registrations_now as f64) <= (w.registrations as f64) * REESTIMATE_GROWTH
     });
     let weights = reuse.as_ref().map(|w| Weights {
         m: w.m,
@@ -130,6 +137,7 @@ pub fn run_with(
     if report.full {
         let w = &linkage.weights;
         let stored = StoredWeights {
+            levels: LEVELS,
             m: w.m,
             u: w.u,
             prior: w.prior,
@@ -164,10 +172,13 @@ pub fn run_with(
         m.latest = m.latest.max(inputs.records[row].measured_on);
     }
     report.registrations = clusters.values().map(BTreeMap::len).sum();
-    let survivors: HashSet<String> = storage
-        .merges(true)?
+    let active_merges = storage.merges(true)?;
+    let survivors: HashSet<String> = active_merges.iter().map(|m| m.survivor.clone()).collect();
+    // Where each merged-away registration lives now (merges do not chain,
+    // so one step reaches the survivor).
+    let mut merged_into: HashMap<String, String> = active_merges
         .into_iter()
-        .map(|m| m.survivor)
+        .map(|m| (m.duplicate, m.survivor))
         .collect();
 
     // The evidence of the pairs that joined each child to its cluster.
@@ -247,6 +258,7 @@ pub fn run_with(
         match outcome {
             Ok(m) => {
                 report.merged += 1;
+                merged_into.insert(m.duplicate.clone(), m.survivor.clone());
                 touched.push(m.survivor);
                 touched.push(m.duplicate);
             }
@@ -254,19 +266,29 @@ pub fn run_with(
             Err(reason) => tracing::info!(%reason, "dedup: merge skipped"),
         }
     }
+    // A doubtful pair names the children that stand for the two sides: a
+    // registration merged away (earlier, or by this run) is represented by
+    // its survivor, so that the pair can be decided (a merge never chains)
+    // and one side merged into the other is no pair at all.
+    let standing =
+        |c: &str| -> String { merged_into.get(c).cloned().unwrap_or_else(|| c.to_owned()) };
     for pair in &linkage.review {
         let (a, b) = (child_of(pair.row_a), child_of(pair.row_b));
-        if a == b || !(changed.contains(a) || changed.contains(b)) || apart(a, b) {
+        if a == b || !(changed.contains(a) || changed.contains(b)) {
+            continue;
+        }
+        let (a, b) = (standing(a), standing(b));
+        if a == b || apart(&a, &b) {
             continue;
         }
         reviews.push(NewReview {
-            child_a: a.to_owned(),
-            child_b: b.to_owned(),
+            child_a: a,
+            child_b: b,
             score: pair.probability,
             evidence: pair.evidence.clone(),
         });
     }
-    report.review_added = storage.add_reviews(&reviews, now_ms)?;
+    report.review_added = storage.add_reviews(&reviews, who, now_ms)?;
     storage.mark_linked(&inputs.changed)?;
     // The merges just made changed both sides; that is this run's own
     // doing, not news for the next run.

@@ -21,8 +21,9 @@ pub struct ImportArgs {
     /// Dry run: read and check every row, list the bad ones, store nothing.
     #[arg(long)]
     pub check: bool,
-    /// Area names → codes (layout `code,level,name,parent_code`), needed
-    /// for e-PPGBM files whose area columns hold names.
+    /// Area names → codes (layout `code,level,name,parent_code`), for
+    /// e-PPGBM files whose area columns hold names; stored in the database
+    /// as `areas import` does. Without it the stored directory is used.
     #[arg(long, value_name = "areas.csv")]
     pub areas: Option<PathBuf>,
     /// Do not run the dedup after the import.
@@ -31,8 +32,22 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AreasCommand {
+    /// Store the area directory (`code,level,name,parent_code`, the layout
+    /// of areas.csv) in the database: e-PPGBM imports find their posyandu
+    /// codes in it and reports their area names, without `--areas`. Run it
+    /// again after the file changes: areas are updated by code, none removed.
+    Import {
+        #[arg(value_name = "areas.csv")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ReviewCommand {
-    /// The open pairs, most important first (stunted children, recent rounds).
+    /// The open pairs, most important first: stunted children and children
+    /// measured towards the coming verval round (February or August), then
+    /// the highest score.
     List {
         /// `open` (default), `accepted`, `rejected`, `stale` or `all`.
         #[arg(long, default_value = "open")]
@@ -83,18 +98,74 @@ fn print_review_line(r: &ReviewItem) {
     );
 }
 
+fn read_area_file(path: &std::path::Path) -> anyhow::Result<import::AreaDirectory> {
+    import::AreaDirectory::from_path(path)
+        .with_context(|| format!("cannot read the area list {}", path.display()))
+}
+
+/// The area directory stored in the database (`None` when none was stored).
+fn stored_areas(storage: &dyn Storage) -> anyhow::Result<Option<import::AreaDirectory>> {
+    let entries = storage.areas()?;
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(import::AreaDirectory::from_entries(&entries)?))
+}
+
+pub fn areas_command(
+    storage: &dyn Storage,
+    cmd: &AreasCommand,
+    json: bool,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    match cmd {
+        AreasCommand::Import { file } => {
+            let dir = read_area_file(file)?;
+            if dir.is_empty() {
+                bail!("{} lists no area", file.display());
+            }
+            let stored = storage.store_areas(&dir.entries(), ADMIN_CLI, now_ms)?;
+            if json {
+                return crate::print_json(&stored);
+            }
+            println!(
+                "area directory {}: {} areas added, {} changed, {} unchanged",
+                file.display(),
+                stored.added,
+                stored.changed,
+                stored.unchanged
+            );
+            Ok(())
+        }
+    }
+}
+
+/// A spinner on stderr for a step whose length is unknown (hidden, like the
+/// reading bar, when stderr is not a terminal).
+fn spinner(message: String) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 pub fn import(
     storage: &dyn Storage,
     args: &ImportArgs,
     json: bool,
     now_ms: i64,
 ) -> anyhow::Result<()> {
-    let areas = match &args.areas {
-        Some(p) => Some(
-            import::AreaDirectory::from_path(p)
-                .with_context(|| format!("cannot read the area list {}", p.display()))?,
-        ),
-        None => None,
+    // A directory given now is stored (below, unless --check); otherwise
+    // the stored one serves, and an e-PPGBM file without either is refused
+    // by the reader with what to do.
+    let given = args.areas.as_deref().map(read_area_file).transpose()?;
+    let areas = match given {
+        Some(dir) => Some(dir),
+        None => stored_areas(storage)?,
     };
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
@@ -106,8 +177,9 @@ pub fn import(
         bar.set_length(total);
         bar.set_position(done);
     })
-    .with_context(|| format!("cannot import {}", args.file.display()))?;
+    .with_context(|| format!("cannot import {}", args.file.display()));
     bar.finish_and_clear();
+    let parsed = parsed?;
     let rejected = parsed.rejected_rows();
     let file_name = args
         .file
@@ -148,17 +220,27 @@ pub fn import(
         );
         return Ok(());
     }
-    let outcome = storage.import(ADMIN_CLI, &file_name, &registrations, now_ms)?;
-    storage.project_all()?;
+    if let (Some(_), Some(dir)) = (&args.areas, &areas) {
+        storage.store_areas(&dir.entries(), ADMIN_CLI, now_ms)?;
+    }
+    // Storing is one transaction with no progress to report inside it, the
+    // dedup a run of unknown length: spinners, so a long import does not
+    // look stuck after the reading bar.
+    let step = spinner(format!("storing {} registrations", registrations.len()));
+    let outcome = storage.import(ADMIN_CLI, &file_name, &registrations, now_ms);
+    step.finish_and_clear();
+    let outcome = outcome?;
+    let step = spinner("computing z-scores".into());
+    let projected = storage.project_all();
+    step.finish_and_clear();
+    projected?;
     let dedup = if args.no_dedup {
         None
     } else {
-        Some(dedup::run(
-            storage,
-            ADMIN_CLI,
-            &linkage::LinkConfig::default(),
-            now_ms,
-        )?)
+        let step = spinner("looking for duplicate registrations".into());
+        let report = dedup::run(storage, ADMIN_CLI, &linkage::LinkConfig::default(), now_ms);
+        step.finish_and_clear();
+        Some(report?)
     };
     if json {
         return crate::print_json(&serde_json::json!({
@@ -280,7 +362,12 @@ pub fn review_command(
                     bail!("`{other}` is not a status: use open, accepted, rejected, stale or all")
                 }
             };
-            let list = storage.reviews(filter, *limit)?;
+            let list = storage.reviews(&tumbuh_server::storage::ReviewQuery {
+                status: filter,
+                scope: &sync_protocol::Scope::All,
+                today: chrono::Local::now().date_naive(),
+                limit: *limit,
+            })?;
             if json {
                 return crate::print_json(&list);
             }
@@ -293,7 +380,8 @@ pub fn review_command(
             Ok(())
         }
         ReviewCommand::Show { id, reveal } => {
-            let Some(v) = review::view(storage, *id, *reveal)? else {
+            let Some(v) = review::view(storage, *id, *reveal, chrono::Local::now().date_naive())?
+            else {
                 bail!("no review pair number {id}");
             };
             storage.audit(
@@ -418,12 +506,15 @@ pub struct WorklistArgs {
     /// Write here instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Area names (layout `code,level,name,parent_code`).
+    /// Area names (layout `code,level,name,parent_code`); without it, the
+    /// directory stored by `areas import`.
     #[arg(long, value_name = "areas.csv")]
     pub areas: Option<PathBuf>,
-    /// Show NIKs whole (audited); masked otherwise.
-    #[arg(long)]
-    pub reveal_nik: bool,
+    /// Show NIKs whole and the free-text addresses (audited as a reveal);
+    /// otherwise NIKs are masked and addresses withheld. `--reveal-nik` is
+    /// the older name.
+    #[arg(long, alias = "reveal-nik")]
+    pub reveal: bool,
 }
 
 #[derive(Debug, Args)]
@@ -471,12 +562,15 @@ pub struct VervalArgs {
     /// CSV only: also write the by-name-by-address list of stunted children here.
     #[arg(long, value_name = "FILE.csv")]
     pub list: Option<PathBuf>,
-    /// Area names (layout `code,level,name,parent_code`).
+    /// Area names (layout `code,level,name,parent_code`); without it, the
+    /// directory stored by `areas import`.
     #[arg(long, value_name = "areas.csv")]
     pub areas: Option<PathBuf>,
-    /// Show NIKs whole in the list (audited); masked otherwise.
-    #[arg(long)]
-    pub reveal_nik: bool,
+    /// Show NIKs whole and the free-text addresses in the lists (audited as
+    /// a reveal); otherwise NIKs are masked and addresses withheld.
+    /// `--reveal-nik` is the older name.
+    #[arg(long, alias = "reveal-nik")]
+    pub reveal: bool,
 }
 
 #[derive(Debug, Args)]
@@ -491,7 +585,8 @@ pub struct ExportArgs {
     /// `.csv` or `.xlsx` (by extension).
     #[arg(long, short, value_name = "FILE")]
     pub output: PathBuf,
-    /// Area names (layout `code,level,name,parent_code`).
+    /// Area names (layout `code,level,name,parent_code`); without it, the
+    /// directory stored by `areas import`.
     #[arg(long, value_name = "areas.csv")]
     pub areas: Option<PathBuf>,
     /// Write NIKs and street addresses in full (as an upload to e-PPGBM
@@ -501,12 +596,16 @@ pub struct ExportArgs {
     pub reveal: bool,
 }
 
-fn area_names(path: Option<&PathBuf>) -> anyhow::Result<Option<import::AreaDirectory>> {
-    path.map(|p| {
-        import::AreaDirectory::from_path(p)
-            .with_context(|| format!("cannot read the area list {}", p.display()))
-    })
-    .transpose()
+/// The area names for a report: the file given, else the stored directory
+/// (codes stand alone when neither exists).
+fn area_names(
+    storage: &dyn Storage,
+    path: Option<&PathBuf>,
+) -> anyhow::Result<Option<import::AreaDirectory>> {
+    match path {
+        Some(p) => Ok(Some(read_area_file(p)?)),
+        None => stored_areas(storage),
+    }
 }
 
 fn scope_of(area: Option<&str>) -> anyhow::Result<sync_protocol::Scope> {
@@ -542,13 +641,13 @@ pub fn verval(
     now_ms: i64,
 ) -> anyhow::Result<()> {
     use tumbuh_server::verval;
-    let names = area_names(args.areas.as_ref())?;
+    let names = area_names(storage, args.areas.as_ref())?;
     let lookup = |code: &str| names.as_ref().and_then(|n| n.name(code).map(str::to_owned));
     storage.project_all()?;
     // Children registered outside the area may be measured in it: read the
     // whole register and let the report attribute by where they were measured.
     let register = storage.register(&sync_protocol::Scope::All)?;
-    let display = verval::NikDisplay::revealed_if(args.reveal_nik);
+    let display = verval::NikDisplay::revealed_if(args.reveal);
     let Some(round) = args.round.as_deref() else {
         bail!("--round YYYY-MM is required");
     };
@@ -560,17 +659,22 @@ pub fn verval(
         display,
         &lookup,
     )?;
+    // As on the API: a reveal is its own action under the read's name.
     storage.audit(
         now_ms,
         ADMIN_CLI,
-        "verval.report",
+        if args.reveal {
+            "verval.report.reveal"
+        } else {
+            "verval.report"
+        },
         args.area.as_deref().unwrap_or("all"),
         &format!(
-            "round={} previous={} stunted_listed={} reveal_nik={}",
+            "round={} previous={} stunted_listed={} reveal={}",
             round,
             args.previous.as_deref().unwrap_or("-"),
             report.stunted_list.len(),
-            args.reveal_nik
+            if args.reveal { "nik,address" } else { "no" }
         ),
     )?;
     let to_output = |write: &dyn Fn(&mut dyn std::io::Write) -> Result<(), verval::VervalError>| -> anyhow::Result<()> {
@@ -624,11 +728,11 @@ pub fn worklist(
     now_ms: i64,
 ) -> anyhow::Result<()> {
     use tumbuh_server::verval;
-    let names = area_names(args.areas.as_ref())?;
+    let names = area_names(storage, args.areas.as_ref())?;
     let lookup = |code: &str| names.as_ref().and_then(|n| n.name(code).map(str::to_owned));
     storage.project_all()?;
     let register = storage.register(&sync_protocol::Scope::All)?;
-    let display = verval::NikDisplay::revealed_if(args.reveal_nik);
+    let display = verval::NikDisplay::revealed_if(args.reveal);
     let list = verval::worklist::worklist(
         &register,
         &args.round,
@@ -639,13 +743,17 @@ pub fn worklist(
     storage.audit(
         now_ms,
         ADMIN_CLI,
-        "verval.worklist",
+        if args.reveal {
+            "verval.worklist.reveal"
+        } else {
+            "verval.worklist"
+        },
         args.area.as_deref().unwrap_or("all"),
         &format!(
-            "round={} listed={} reveal_nik={}",
+            "round={} listed={} reveal={}",
             args.round,
             list.entries.len(),
-            args.reveal_nik
+            if args.reveal { "nik,address" } else { "no" }
         ),
     )?;
     let write = |w: &mut dyn std::io::Write| -> Result<(), verval::VervalError> {
@@ -736,17 +844,15 @@ pub fn export(
     now_ms: i64,
 ) -> anyhow::Result<()> {
     use tumbuh_server::verval::{self, export};
-    let names = area_names(args.areas.as_ref())?;
+    let names = area_names(storage, args.areas.as_ref())?;
     let lookup = |code: &str| names.as_ref().and_then(|n| n.name(code).map(str::to_owned));
-    let round = args
-        .round
-        .as_deref()
-        .map(verval::Round::parse)
-        .transpose()?;
+    // A bad round is refused before the projection runs.
+    if let Some(round) = &args.round {
+        verval::Round::parse(round)?;
+    }
     storage.project_all()?;
     let register = storage.register(&scope_of(args.area.as_deref())?)?;
-    let personal = verval::NikDisplay::revealed_if(args.reveal);
-    let rows = export::rows_from_register(&register, round, personal, &lookup)?;
+    let rows = export::export_rows(&register, args.round.as_deref(), args.reveal, &lookup)?;
     let xlsx = args
         .output
         .extension()
@@ -761,14 +867,9 @@ pub fn export(
     storage.audit(
         now_ms,
         ADMIN_CLI,
-        "register.export",
+        "export",
         args.area.as_deref().unwrap_or("all"),
-        &format!(
-            "round={} rows={} reveal={}",
-            args.round.as_deref().unwrap_or("latest"),
-            rows.len(),
-            args.reveal
-        ),
+        &export::audit_detail(args.round.as_deref(), rows.len(), args.reveal),
     )?;
     if json {
         return crate::print_json(

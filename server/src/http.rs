@@ -224,6 +224,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/children/{id}", get(child))
         .route("/v1/docs/{id}", get(document))
         .route("/v1/conflicts", get(conflicts))
+        .route("/v1/export", get(export))
         .route("/v1/verval", get(verval_report))
         .route("/v1/verval/worklist", get(verval_worklist))
         .route("/v1/review", get(review_list))
@@ -363,7 +364,29 @@ async fn snapshot(
     let request: wire::SnapshotRequest = decode_body(&body, &state.limits)?;
     let page = page_bytes(request.max_page_bytes, &state.limits);
     let storage = state.storage.clone();
-    let response = blocking(move || storage.snapshot(&who, &request, page)).await?;
+    let resumed = request.after.is_some();
+    let caller = who.clone();
+    let response = blocking(move || storage.snapshot(&caller, &request, page)).await?;
+    // A snapshot is a bulk download of every record in the device's area,
+    // unmasked: audited like a by-name read, with counts only. Every page
+    // is, not only the first: a device may start a snapshot past the first
+    // child (`after`), and a page is as much a read as the whole. A page
+    // with no child read nothing (every new device of an empty area asks).
+    if !response.children.is_empty() {
+        audit_read(
+            &state,
+            &who,
+            "snapshot.read",
+            who.scope.to_text(),
+            format!(
+                "children={} of={} {}",
+                response.children.len(),
+                response.total_children,
+                if resumed { "continued" } else { "first_page" }
+            ),
+        )
+        .await?;
+    }
     framed(&response)
 }
 
@@ -512,21 +535,150 @@ async fn child(
     }
 }
 
+/// `GET /v1/docs/{id}`: the raw Automerge document, NIK and address
+/// unmasked. A device gets it for a child in its area (it receives the same
+/// bytes by sync anyway); a person's session only in a district or admin
+/// role, audited as a reveal, since the masked `GET /v1/children/{id}` is
+/// what a session otherwise reads.
 async fn document(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let child_id = parse_child(&id)?;
+    // Decided on the role alone, before the lookup, so the refusal says
+    // nothing about whether the child exists.
+    if who.person && !matches!(who.role, Role::District | Role::Admin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "a person's session reads a whole document (NIK and address unmasked) only in a district or admin role; use GET /v1/children/{id}",
+        ));
+    }
     let storage = state.storage.clone();
     let doc = blocking(move || storage.document(child_id)).await?;
     match doc {
         Some((area, bytes)) if who.scope.contains(&area) => {
-            audit_read(&state, &who, "document.read", id, String::new()).await?;
+            let (action, detail) = if who.person {
+                ("document.reveal", "whole document: nik, no_kk, address")
+            } else {
+                ("document.read", "")
+            };
+            audit_read(&state, &who, action, id, detail.into()).await?;
             Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
         }
         _ => Err(not_found(&id)),
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportQuery {
+    /// `YYYY-MM`: each child's round measurement; absent: its latest.
+    #[serde(default)]
+    round: Option<String>,
+    #[serde(default)]
+    area: Option<String>,
+    /// `csv` (default) or `xlsx`.
+    #[serde(default)]
+    format: Option<String>,
+    /// `true` for whole NIKs and street addresses (audited).
+    #[serde(default)]
+    reveal: bool,
+}
+
+/// The media type of an xlsx workbook.
+const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// `GET /v1/export`: the register of an area in e-PPGBM's layout, the same
+/// rows as `tumbuh-server export` (`verval::export::export_rows`). District
+/// (an area inside its kabupaten) and admin only; audited, with counts.
+async fn export(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    if !matches!(who.role, Role::District | Role::Admin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the register export is for district and admin roles",
+        ));
+    }
+    let q: ExportQuery = query(raw)?;
+    let xlsx = match q.format.as_deref().unwrap_or("csv") {
+        "csv" => false,
+        "xlsx" => true,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("format `{other}`: use csv or xlsx"),
+            ));
+        }
+    };
+    let area = report_area(q.area.as_deref(), &who.scope, true)?;
+    let scope = match &area {
+        Some(a) => {
+            Scope::Areas(vec![AreaCode::parse(a).map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, format!("area: {e}"))
+            })?])
+        }
+        None => Scope::All,
+    };
+    let (round, reveal, storage) = (q.round.clone(), q.reveal, state.storage.clone());
+    let (body, rows) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let bad =
+            |e: crate::verval::VervalError| ApiError::new(StatusCode::BAD_REQUEST, e.to_string());
+        // A bad round is the caller's error, found before the register is read.
+        if let Some(r) = &round {
+            crate::verval::Round::parse(r).map_err(bad)?;
+        }
+        let register = storage.register(&scope).map_err(ApiError::from)?;
+        // Area names from the stored directory (`tumbuh-server areas
+        // import`), as the CLI takes them; a directory that does not load
+        // leaves the name columns empty rather than refusing the export.
+        let directory = storage.areas().map_err(ApiError::from)?;
+        let names = crate::import::AreaDirectory::from_entries(&directory).ok();
+        let lookup = |code: &str| names.as_ref().and_then(|n| n.name(code).map(str::to_owned));
+        let rows = crate::verval::export::export_rows(&register, round.as_deref(), reveal, &lookup)
+            .map_err(bad)?;
+        let written = if xlsx {
+            crate::verval::export::ppgbm_xlsx_bytes(&rows)
+        } else {
+            let mut out = Vec::new();
+            crate::verval::export::write_ppgbm_csv(&rows, &mut out).map(|()| out)
+        };
+        let body = written.map_err(|e| {
+            tracing::error!(error = %e, "cannot write an export");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot write the export")
+        })?;
+        Ok((body, rows.len()))
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "worker failed"))??;
+    let target = area.unwrap_or_else(|| "all".into());
+    audit_read(
+        &state,
+        &who,
+        "export",
+        target.clone(),
+        crate::verval::export::audit_detail(q.round.as_deref(), rows, q.reveal),
+    )
+    .await?;
+    let (media_type, extension) = if xlsx {
+        (XLSX_MEDIA_TYPE, "xlsx")
+    } else {
+        ("text/csv; charset=utf-8", "csv")
+    };
+    let disposition = format!(
+        "attachment; filename=\"eppgbm-{target}-{}.{extension}\"",
+        q.round.as_deref().unwrap_or("latest")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, media_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 async fn conflicts(
@@ -678,7 +830,7 @@ fn review_in_scope(
     scope: &Scope,
     id: i64,
 ) -> Result<Option<crate::storage::ReviewItem>, StorageError> {
-    match storage.review(id)? {
+    match storage.review(id, review_today())? {
         Some(item) if pair_in_scope(storage, scope, &item)? => Ok(Some(item)),
         _ => Ok(None),
     }
@@ -713,17 +865,24 @@ async fn review_list(
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let storage = state.storage.clone();
     let scope = who.scope.clone();
+    // The scope is applied by the query, before the limit: pairs outside
+    // the caller's area do not take places on its page.
     let rows = blocking(move || {
-        let mut out = Vec::new();
-        for item in storage.reviews(status.as_deref(), limit)? {
-            if pair_in_scope(storage.as_ref(), &scope, &item)? {
-                out.push(item);
-            }
-        }
-        Ok(out)
+        storage.reviews(&crate::storage::ReviewQuery {
+            status: status.as_deref(),
+            scope: &scope,
+            today: review_today(),
+            limit,
+        })
     })
     .await?;
     Ok(Json(serde_json::json!({ "reviews": rows })).into_response())
+}
+
+/// The date review priorities are computed for: the server's local day
+/// (it runs in the district it serves).
+fn review_today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
 }
 
 fn parse_review(id: &str) -> Result<i64, ApiError> {
@@ -757,7 +916,7 @@ async fn review_show(
         if review_in_scope(storage.as_ref(), &scope, id)?.is_none() {
             return Ok(None);
         }
-        crate::review::view(storage.as_ref(), id, q.reveal)
+        crate::review::view(storage.as_ref(), id, q.reveal, review_today())
     })
     .await?
     .ok_or_else(|| review_not_found(id))?;
@@ -838,7 +997,8 @@ struct VervalQuery {
     previous: Option<String>,
     #[serde(default)]
     area: Option<String>,
-    /// `true` for whole NIKs in the list (audited).
+    /// `true` for whole NIKs and addresses in the lists (district and admin
+    /// only, which this endpoint is; audited as a reveal).
     #[serde(default)]
     reveal: bool,
 }
@@ -921,16 +1081,23 @@ async fn verval_report(
         )
     })
     .await?;
+    // A reveal is its own action (`verval.report.reveal`), so that
+    // `audit --action verval.report` lists reads and reveals together and a
+    // reveal can be looked for alone.
     audit_read(
         &state,
         &who,
-        "verval.report",
+        if q.reveal {
+            "verval.report.reveal"
+        } else {
+            "verval.report"
+        },
         area.unwrap_or_else(|| "all".into()),
         format!(
-            "round={} stunted_listed={} reveal_nik={}",
+            "round={} stunted_listed={} reveal={}",
             q.round,
             report.stunted_list.len(),
-            q.reveal
+            if q.reveal { "nik,address" } else { "no" }
         ),
     )
     .await?;
@@ -942,7 +1109,8 @@ struct WorklistQuery {
     round: String,
     #[serde(default)]
     area: Option<String>,
-    /// `true` for whole NIKs (district and admin only; audited).
+    /// `true` for whole NIKs and addresses (district and admin only; audited
+    /// as a reveal).
     #[serde(default)]
     reveal: bool,
 }
@@ -968,7 +1136,7 @@ async fn verval_worklist(
     if q.reveal && !matches!(who.role, Role::District | Role::Admin) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "only a district or admin role may see NIKs unmasked",
+            "only a district or admin role may see NIKs and addresses unmasked",
         ));
     }
     let area = report_area(q.area.as_deref(), &who.scope, false)?;
@@ -986,13 +1154,17 @@ async fn verval_worklist(
     audit_read(
         &state,
         &who,
-        "verval.worklist",
+        if q.reveal {
+            "verval.worklist.reveal"
+        } else {
+            "verval.worklist"
+        },
         area.unwrap_or_else(|| "all".into()),
         format!(
-            "round={} listed={} reveal_nik={}",
+            "round={} listed={} reveal={}",
             q.round,
             list.entries.len(),
-            q.reveal
+            if q.reveal { "nik,address" } else { "no" }
         ),
     )
     .await?;

@@ -97,6 +97,10 @@ enum Command {
     /// Import field data (field-row CSV or e-PPGBM .csv/.xlsx/.xls): all
     /// valid rows in one transaction, bad rows reported; then the dedup.
     Import(district_cli::ImportArgs),
+    /// The area directory the server keeps (codes, names, parents): what
+    /// e-PPGBM imports and reports use when no `--areas` is given.
+    #[command(subcommand)]
+    Areas(district_cli::AreasCommand),
     /// Find the same child across registrations: merge the sure pairs,
     /// queue the doubtful ones for review. Compares only new or changed
     /// registrations with their blocks.
@@ -531,6 +535,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Merges { all } => district_cli::merges(open(&cli)?.as_ref(), *all, cli.json),
         Command::Review(cmd) => {
             district_cli::review_command(open(&cli)?.as_ref(), cmd, cli.json, now_ms())
+        }
+        Command::Areas(cmd) => {
+            district_cli::areas_command(open(&cli)?.as_ref(), cmd, cli.json, now_ms())
         }
         Command::Status => {
             let stats = open(&cli)?.stats()?;

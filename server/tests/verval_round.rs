@@ -415,6 +415,18 @@ fn the_stunted_list_is_by_posyandu_then_name() {
     assert_eq!(r.stunted_list[0].nik.as_deref(), Some("3530********0012"));
     assert_eq!(r.stunted_list[3].nik.as_deref(), Some("3530********0003"));
     assert_eq!(r.stunted_list[2].nik, None);
+    // The free-text address is withheld by default; RT/RW (area) stay.
+    assert!(!r.revealed);
+    assert!(
+        r.stunted_list
+            .iter()
+            .chain(&r.not_remeasured_list)
+            .all(|c| c.address.is_none()),
+        "{:?}",
+        r.stunted_list
+    );
+    assert_eq!(r.stunted_list[0].rt.as_deref(), Some("001"));
+    assert_eq!(r.stunted_list[0].rw.as_deref(), Some("002"));
 
     let revealed = compute(
         &district(),
@@ -428,6 +440,12 @@ fn the_stunted_list_is_by_posyandu_then_name() {
     assert_eq!(
         revealed.stunted_list[0].nik.as_deref(),
         Some("3530015001230012")
+    );
+    assert!(revealed.revealed);
+    assert_eq!(
+        revealed.stunted_list[0].address.as_deref(),
+        Some("Jl. Ani"),
+        "revealed: the address too"
     );
     assert_eq!(revealed.stunted_list[0].status, None);
     assert_eq!(revealed.transitions, None);
@@ -545,6 +563,13 @@ fn csv_parses_back_with_the_numbers() {
     assert_eq!(&records[0][nik], "3530********0012");
     assert_eq!(&records[2][status], "new");
     assert!(!String::from_utf8_lossy(&out).contains("3530015001230012"));
+    // The address column is kept, empty: withheld unless revealed.
+    let address = header
+        .iter()
+        .position(|h| h == "address")
+        .expect("address column");
+    assert!(records.iter().all(|rec| rec[address].is_empty()));
+    assert!(!String::from_utf8_lossy(&out).contains("Jl. "));
 }
 
 #[test]
@@ -588,6 +613,8 @@ fn table_is_aligned_and_masks_nik() {
     assert!(text.contains("50.0 (15.0-85.0)"), "{text}");
     assert!(text.contains("3530********0012"));
     assert!(!text.contains("3530015001230012"));
+    assert!(!text.contains("Jl. "), "addresses withheld: {text}");
+    assert!(text.contains("addresses withheld"), "and said so: {text}");
     // In the posyandu block, the header and every row put `register` at the same column end.
     let block: Vec<&str> = text
         .split("\n\n")
@@ -635,6 +662,11 @@ fn xlsx_reads_back() {
         Some(&Data::String("3530********0012".to_owned()))
     );
     assert_eq!(list.get((3, 14)), Some(&Data::Float(-3.1)));
+    assert_eq!(list.get((0, 7)), Some(&Data::String("address".to_owned())));
+    assert!(
+        (1..=4).all(|row| !matches!(list.get((row, 7)), Some(Data::String(a)) if !a.is_empty())),
+        "addresses withheld"
+    );
 }
 
 fn ppgbm_rows() -> Vec<PpgbmRow> {
@@ -655,7 +687,7 @@ fn ppgbm_rows() -> Vec<PpgbmRow> {
         rt: Some("001".to_owned()),
         rw: Some("002".to_owned()),
         alamat: Some("Jl. Melati".to_owned()),
-        tanggal_pengukuran: d(2024, 9, 2),
+        tanggal_pengukuran: Some(d(2024, 9, 2)),
         berat_kg: Some(9.8),
         tinggi_cm: Some(80.5),
         cara_ukur: Some(growth::Position::Standing),

@@ -391,10 +391,22 @@ fn run_json(mut cmd: Command, program: &str, args: &[&str]) -> Value {
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
     pub status: u16,
+    /// The status line and headers, as received.
+    pub head: String,
     pub body: Vec<u8>,
 }
 
 impl HttpResponse {
+    /// The value of header `name` (case-insensitive), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then_some(value.trim())
+        })
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
@@ -685,7 +697,7 @@ pub fn http_request(
     if chunked {
         body = dechunk(&body);
     }
-    HttpResponse { status, body }
+    HttpResponse { status, head, body }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {

@@ -28,6 +28,8 @@ pub enum AreaDirectoryError {
     Line { line: u64, reason: String },
     #[error("the area directory needs the columns code, level, name, parent_code; found: {0}")]
     Header(String),
+    #[error("the stored area directory is damaged at area {code}: {reason}")]
+    Stored { code: String, reason: String },
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +42,17 @@ struct Area {
     /// [`full_key`] and [`short_key`] of the name, computed once.
     full: String,
     short: String,
+}
+
+/// One area as the server's database stores it (`tumbuh-server areas
+/// import`): a line of the directory file, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaEntry {
+    pub code: String,
+    /// The level word as written (`desa`, `kelurahan`, `kabupaten`…).
+    pub level: String,
+    pub name: String,
+    pub parent: Option<String>,
 }
 
 /// Every known area, by code.
@@ -179,24 +192,71 @@ impl AreaDirectory {
             }
             let parent = Some(get(parent_i).replace('.', "")).filter(|p| !p.is_empty());
             let name = collapse_spaces(&get(name_i));
-            dir.children
-                .entry(parent.clone())
-                .or_default()
-                .push(code.clone());
-            dir.by_level.entry(level).or_default().push(code.clone());
-            dir.areas.insert(
-                code,
-                Area {
-                    level,
-                    level_word: word.to_lowercase(),
-                    full: full_key(&name),
-                    short: short_key(&name),
-                    name,
-                    parent,
-                },
+            dir.insert(code, level, &word, name, parent);
+        }
+        Ok(dir)
+    }
+
+    fn insert(
+        &mut self,
+        code: String,
+        level: AreaLevel,
+        word: &str,
+        name: String,
+        parent: Option<String>,
+    ) {
+        self.children
+            .entry(parent.clone())
+            .or_default()
+            .push(code.clone());
+        self.by_level.entry(level).or_default().push(code.clone());
+        self.areas.insert(
+            code,
+            Area {
+                level,
+                level_word: word.to_lowercase(),
+                full: full_key(&name),
+                short: short_key(&name),
+                name,
+                parent,
+            },
+        );
+    }
+
+    /// The directory from the entries the server stored (checked when they
+    /// were stored; an entry whose level word is unknown is refused).
+    pub fn from_entries(entries: &[AreaEntry]) -> Result<Self, AreaDirectoryError> {
+        let mut dir = AreaDirectory::default();
+        for e in entries {
+            let level = level_of(&e.level).ok_or_else(|| AreaDirectoryError::Stored {
+                code: e.code.clone(),
+                reason: format!("unknown level `{}`", e.level),
+            })?;
+            dir.insert(
+                e.code.clone(),
+                level,
+                &e.level,
+                e.name.clone(),
+                e.parent.clone(),
             );
         }
         Ok(dir)
+    }
+
+    /// Every area as an entry to store, sorted by code.
+    pub fn entries(&self) -> Vec<AreaEntry> {
+        let mut out: Vec<AreaEntry> = self
+            .areas
+            .iter()
+            .map(|(code, a)| AreaEntry {
+                code: code.clone(),
+                level: a.level_word.clone(),
+                name: a.name.clone(),
+                parent: a.parent.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.code.cmp(&b.code));
+        out
     }
 
     /// Loads the directory from a file.
@@ -386,6 +446,33 @@ mod tests {
 
     fn dir() -> AreaDirectory {
         AreaDirectory::from_csv_reader(AREAS.as_bytes()).expect("directory")
+    }
+
+    #[test]
+    fn entries_round_trip_through_the_database_form() {
+        let d = dir();
+        let entries = d.entries();
+        assert_eq!(entries.len(), 8);
+        assert_eq!(
+            entries[0],
+            AreaEntry {
+                code: "35".into(),
+                level: "provinsi".into(),
+                name: "Jawa Timur".into(),
+                parent: None,
+            }
+        );
+        let back = AreaDirectory::from_entries(&entries).expect("stored entries");
+        assert_eq!(back.entries(), entries);
+        assert_eq!(
+            back.find_posyandu(None, None, None, Some("Kel. Mojoharjo"), Some("Mawar 1")),
+            Ok("353001100101".to_string())
+        );
+        let bad = [AreaEntry {
+            level: "dusun".into(),
+            ..entries[0].clone()
+        }];
+        assert!(AreaDirectory::from_entries(&bad).is_err());
     }
 
     #[test]

@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use sync_protocol::{Grams, Millimetres, Position, Sex};
 use thiserror::Error;
 
-pub use areas::{AreaDirectory, AreaDirectoryError, AreaLookupError};
+pub use areas::{AreaDirectory, AreaDirectoryError, AreaEntry, AreaLookupError};
 use fields::{Cell, NikCell};
 
 /// One child row, ready to be stored.
@@ -194,7 +194,8 @@ pub enum ImportError {
         missing: Vec<String>,
     },
     #[error(
-        "the {0} file names its areas: give the area directory (areas.csv) to find their codes"
+        "the {0} file names its areas and the server holds no area directory to find their codes: \
+         load it once with `tumbuh-server areas import areas.csv` (or give --areas areas.csv)"
     )]
     NeedsAreaDirectory(FileFormat),
 }

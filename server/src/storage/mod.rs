@@ -379,8 +379,9 @@ pub struct ReviewItem {
     pub child_b: String,
     pub score: f64,
     pub evidence: String,
-    /// Higher first: 2 per stunted child in the pair, +1 if measured in the
-    /// last 90 days (the coming verval round).
+    /// Higher first, computed when read (not frozen when queued): per child
+    /// of the pair, 2 if stunted at its latest measurement and 1 if measured
+    /// towards the coming verval round (`review::coming_round`).
     pub priority: i64,
     /// `open`, `accepted`, `rejected` or `stale` (a child was merged
     /// elsewhere since).
@@ -388,6 +389,27 @@ pub struct ReviewItem {
     pub created_at_ms: i64,
     pub decided_at_ms: Option<i64>,
     pub decided_by: Option<String>,
+}
+
+/// Which review pairs to list.
+#[derive(Debug, Clone, Copy)]
+pub struct ReviewQuery<'a> {
+    /// Only pairs with this status (`None`: all).
+    pub status: Option<&'a str>,
+    /// Only pairs whose two children both have their home posyandu here;
+    /// applied before `limit`.
+    pub scope: &'a Scope,
+    /// The caller's date, which decides the coming verval round.
+    pub today: chrono::NaiveDate,
+    pub limit: usize,
+}
+
+/// What storing an area directory changed.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct AreasStored {
+    pub added: usize,
+    pub changed: usize,
+    pub unchanged: usize,
 }
 
 /// A child of the register (after dedup) for verval and exports: the
@@ -607,14 +629,24 @@ pub trait Storage: Send + Sync + 'static {
     fn kept_apart(&self) -> Result<Vec<(String, String)>, StorageError>;
     /// Adds pairs to the review queue (a pair already there is left as it
     /// is); returns how many were new.
-    fn add_reviews(&self, items: &[NewReview], now_ms: i64) -> Result<usize, StorageError>;
-    /// The review queue, most important first (`status`: only those).
-    fn reviews(&self, status: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StorageError>;
-    /// One review pair.
-    fn review(&self, id: i64) -> Result<Option<ReviewItem>, StorageError>;
-    /// Records a person's decision on an open pair: accept merges it
-    /// (the pair's `child_a`… survivor chosen by the caller), reject keeps
-    /// the two apart for good.
+    /// Each pair queued is audited under `who` (the dedup run) with its
+    /// score and evidence.
+    fn add_reviews(
+        &self,
+        items: &[NewReview],
+        who: &str,
+        now_ms: i64,
+    ) -> Result<usize, StorageError>;
+    /// The review queue in the query's scope, most important first: open
+    /// pairs, then higher priority (as of `today`), then higher score, then
+    /// older (smaller id).
+    fn reviews(&self, query: &ReviewQuery<'_>) -> Result<Vec<ReviewItem>, StorageError>;
+    /// One review pair, its priority as of `today`.
+    fn review(&self, id: i64, today: chrono::NaiveDate)
+    -> Result<Option<ReviewItem>, StorageError>;
+    /// Records a person's decision on an open pair in one transaction (the
+    /// merge, the pair's status, the audit): accept merges it (survivor
+    /// chosen by the caller), reject keeps the two apart for good.
     fn decide_review(
         &self,
         id: i64,
@@ -632,4 +664,14 @@ pub trait Storage: Send + Sync + 'static {
         check: &sync_protocol::Verification,
         now_ms: i64,
     ) -> Result<(), StorageError>;
+    /// Stores the area directory (upsert by code: a code seen before takes
+    /// the new level, name and parent); audited.
+    fn store_areas(
+        &self,
+        areas: &[crate::import::AreaEntry],
+        who: &str,
+        now_ms: i64,
+    ) -> Result<AreasStored, StorageError>;
+    /// The stored area directory (empty when none was stored).
+    fn areas(&self) -> Result<Vec<crate::import::AreaEntry>, StorageError>;
 }

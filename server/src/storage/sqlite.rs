@@ -31,9 +31,9 @@ use sync_protocol::{AreaCode, AreaLevel, ChildDocument, ChildId, DeviceId, Scope
 use uuid::Uuid;
 
 use super::{
-    AuditEntry, AuditFilter, ChildDetail, ChildSummary, Conflict, Enrolment, ImportOutcome,
-    IncomingRegistration, LinkInputs, MergeDecision, MergeRecord, NewEnrolment, NewReview,
-    RegisterChild, ReviewItem, Role, Stats, Storage, StorageError, User,
+    AreasStored, AuditEntry, AuditFilter, ChildDetail, ChildSummary, Conflict, Enrolment,
+    ImportOutcome, IncomingRegistration, LinkInputs, MergeDecision, MergeRecord, NewEnrolment,
+    NewReview, RegisterChild, ReviewItem, ReviewQuery, Role, Stats, Storage, StorageError, User,
 };
 use crate::projection::{self, ProjectedChild};
 
@@ -294,6 +294,18 @@ CREATE TABLE sessions (
     ended_at    INTEGER
 );
 "#,
+    r#"
+-- The area directory (migration 8): codes, level words, names and parents
+-- (`tumbuh-server areas import`), so e-PPGBM imports and reports find area
+-- names without an areas.csv each time. Upserted by code.
+CREATE TABLE areas (
+    code         TEXT PRIMARY KEY,
+    level        TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    parent_code  TEXT,
+    updated_at   INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Rebuild a child's saved document once this many changes came after it.
@@ -336,6 +348,38 @@ fn audited_edit(message: Option<&str>) -> Option<&'static str> {
         "void measurement" => Some("measurement.void"),
         m if m.starts_with("verify") => Some("child.verify"),
         _ => None,
+    }
+}
+
+/// Why a device of `scope` may not store changes that take a child's
+/// profile posyandu from `before` to `after` (`None`: it may). The
+/// projection moves a child to the posyandu its profile names, so the scope
+/// check on the child's present area is not enough: without this an
+/// in-scope device could move a child into any area, out of its own sight.
+/// An unchanged posyandu is left to that area check (a record imported with
+/// an odd code stays editable); an admin may set anything.
+fn move_refusal(
+    child: &str,
+    before: Result<Option<String>, sync_protocol::DocumentError>,
+    after: Result<Option<String>, sync_protocol::DocumentError>,
+    scope: &Scope,
+) -> Option<String> {
+    if matches!(scope, Scope::All) {
+        return None;
+    }
+    let after = after.ok();
+    if before.ok() == after {
+        return None;
+    }
+    match after.flatten().as_deref().map(AreaCode::parse) {
+        Some(Ok(area)) if area.level() == AreaLevel::Posyandu && scope.covers(&area) => None,
+        Some(Ok(area)) if area.level() == AreaLevel::Posyandu => Some(format!(
+            "the changes would move child {child} to posyandu {area}, outside this device's area"
+        )),
+        // The value itself is not echoed: it is whatever the device sent.
+        _ => Some(format!(
+            "the changes would leave child {child} without a valid 12-digit posyandu code"
+        )),
     }
 }
 
@@ -773,8 +817,18 @@ impl SqliteStorage {
                 })
                 .collect();
             if !fresh.is_empty() {
+                let mut moved = None;
                 let verdict = match self.load_document(tx, &child)? {
-                    Some((mut doc, _)) => doc.apply_changes(fresh.iter().map(|c| c.raw_bytes())),
+                    Some((mut doc, _)) => {
+                        let before = doc.posyandu();
+                        let applied = doc.apply_changes(fresh.iter().map(|c| c.raw_bytes()));
+                        if applied.is_ok() {
+                            moved = move_refusal(&child, before, doc.posyandu(), &who.scope);
+                        }
+                        applied
+                    }
+                    // A new child's area was checked above on the same
+                    // changes (`new_child_area` reads the final posyandu).
                     None => {
                         let bytes: Vec<u8> = fresh
                             .iter()
@@ -798,6 +852,10 @@ impl SqliteStorage {
                 };
                 if let Err(e) = verdict {
                     let reason = format!("the changes do not apply to child {child}: {e}");
+                    acks.extend(group.changes.iter().map(|_| Ack::Rejected(reason.clone())));
+                    continue;
+                }
+                if let Some(reason) = moved {
                     acks.extend(group.changes.iter().map(|_| Ack::Rejected(reason.clone())));
                     continue;
                 }
@@ -1521,16 +1579,25 @@ impl Storage for SqliteStorage {
         self.district_kept_apart()
     }
 
-    fn add_reviews(&self, items: &[NewReview], now_ms: i64) -> Result<usize, StorageError> {
-        self.district_add_reviews(items, now_ms)
+    fn add_reviews(
+        &self,
+        items: &[NewReview],
+        who: &str,
+        now_ms: i64,
+    ) -> Result<usize, StorageError> {
+        self.district_add_reviews(items, who, now_ms)
     }
 
-    fn reviews(&self, status: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StorageError> {
-        self.district_reviews(status, limit)
+    fn reviews(&self, query: &ReviewQuery<'_>) -> Result<Vec<ReviewItem>, StorageError> {
+        self.district_reviews(query)
     }
 
-    fn review(&self, id: i64) -> Result<Option<ReviewItem>, StorageError> {
-        self.district_review(id)
+    fn review(
+        &self,
+        id: i64,
+        today: chrono::NaiveDate,
+    ) -> Result<Option<ReviewItem>, StorageError> {
+        self.district_review(id, today)
     }
 
     fn decide_review(
@@ -1550,5 +1617,18 @@ impl Storage for SqliteStorage {
         now_ms: i64,
     ) -> Result<(), StorageError> {
         self.district_verify(child, check, now_ms)
+    }
+
+    fn store_areas(
+        &self,
+        areas: &[crate::import::AreaEntry],
+        who: &str,
+        now_ms: i64,
+    ) -> Result<AreasStored, StorageError> {
+        self.district_store_areas(areas, who, now_ms)
+    }
+
+    fn areas(&self) -> Result<Vec<crate::import::AreaEntry>, StorageError> {
+        self.district_areas()
     }
 }

@@ -80,7 +80,9 @@ pub struct PpgbmRow {
     pub rt: Option<String>,
     pub rw: Option<String>,
     pub alamat: Option<String>,
-    pub tanggal_pengukuran: NaiveDate,
+    /// `None` for a child of the register never measured (its measurement
+    /// columns are left empty).
+    pub tanggal_pengukuran: Option<NaiveDate>,
     pub berat_kg: Option<f64>,
     pub tinggi_cm: Option<f64>,
     pub cara_ukur: Option<Position>,
@@ -204,7 +206,12 @@ fn cara_ukur(position: Option<Position>) -> &'static str {
 
 /// The 31 cells of `row` as text, numbered `no`.
 fn cells(no: usize, row: &PpgbmRow) -> [String; 31] {
-    let age = growth::age_in_days(row.tgl_lahir, row.tanggal_pengukuran);
+    let measured = row.tanggal_pengukuran;
+    // Without a measurement there is no age to classify at: no labels.
+    let age = measured.map(|on| growth::age_in_days(row.tgl_lahir, on));
+    let label = |f: fn(Option<f64>, i64) -> String, v: Option<f64>| {
+        age.map(|a| f(v, a)).unwrap_or_default()
+    };
     [
         no.to_string(),
         row.nik.clone().unwrap_or_default(),
@@ -223,17 +230,19 @@ fn cells(no: usize, row: &PpgbmRow) -> [String; 31] {
         row.rt.clone().unwrap_or_default(),
         row.rw.clone().unwrap_or_default(),
         row.alamat.clone().unwrap_or_default(),
-        usia_saat_ukur(row.tgl_lahir, row.tanggal_pengukuran),
-        row.tanggal_pengukuran.to_string(),
+        measured
+            .map(|on| usia_saat_ukur(row.tgl_lahir, on))
+            .unwrap_or_default(),
+        measured.map(|on| on.to_string()).unwrap_or_default(),
         number(row.berat_kg),
         number(row.tinggi_cm),
         cara_ukur(row.cara_ukur).to_owned(),
         number(row.lila_cm),
-        bbu_label(row.waz, age),
+        label(bbu_label, row.waz),
         z(row.waz),
-        tbu_label(row.haz, age),
+        label(tbu_label, row.haz),
         z(row.haz),
-        bbtb_label(row.whz, age),
+        label(bbtb_label, row.whz),
         z(row.whz),
         row.consent_by.clone().unwrap_or_default(),
         row.consent_on.clone().unwrap_or_default(),
@@ -255,20 +264,34 @@ pub fn write_ppgbm_csv(rows: &[PpgbmRow], out: &mut dyn Write) -> Result<(), Ver
 /// every other cell — NIK, RT, RW included — is a string.
 const NUMERIC: [usize; 9] = [0, 5, 6, 19, 20, 22, 24, 26, 28];
 
-/// The rows as an xlsx workbook with one sheet, `Status Gizi`.
+/// The rows as an xlsx workbook with one sheet, `Status Gizi`, saved at `path`.
 pub fn write_ppgbm_xlsx(rows: &[PpgbmRow], path: &Path) -> Result<(), VervalError> {
     let err = |source: XlsxError| VervalError::Xlsx {
         path: path.to_owned(),
         source,
     };
+    ppgbm_workbook(rows).map_err(err)?.save(path).map_err(err)
+}
+
+/// The same workbook as bytes, for an HTTP answer (`GET /v1/export`).
+pub fn ppgbm_xlsx_bytes(rows: &[PpgbmRow]) -> Result<Vec<u8>, VervalError> {
+    let err = |source: XlsxError| VervalError::Xlsx {
+        path: "in memory".into(),
+        source,
+    };
+    ppgbm_workbook(rows)
+        .map_err(err)?
+        .save_to_buffer()
+        .map_err(err)
+}
+
+fn ppgbm_workbook(rows: &[PpgbmRow]) -> Result<Workbook, XlsxError> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
     let text = Format::new().set_num_format("@");
-    let sheet = book.add_worksheet().set_name("Status Gizi").map_err(err)?;
+    let sheet = book.add_worksheet().set_name("Status Gizi")?;
     for (col, title) in (0u16..).zip(PPGBM_HEADER) {
-        sheet
-            .write_string_with_format(0, col, title, &bold)
-            .map_err(err)?;
+        sheet.write_string_with_format(0, col, title, &bold)?;
     }
     for (r, (i, row)) in (1u32..).zip(rows.iter().enumerate()) {
         for (col, cell) in cells(i + 1, row).into_iter().enumerate() {
@@ -281,19 +304,49 @@ pub fn write_ppgbm_xlsx(rows: &[PpgbmRow], path: &Path) -> Result<(), VervalErro
                 Some(value) => sheet.write_number(r, c, value),
                 None if cell.is_empty() => continue,
                 None => sheet.write_string_with_format(r, c, &cell, &text),
-            }
-            .map_err(err)?;
+            }?;
         }
     }
     sheet.autofit();
-    book.save(path).map_err(err)?;
-    Ok(())
+    Ok(book)
 }
 
-/// e-PPGBM rows from the register: per child, its round measurement (the
-/// verval counting rule's choice) when `round` is given, else its latest
-/// valid measurement; children without one are left out. `names` gives area
-/// names by code (empty when unknown).
+/// The rows of a register export, as `tumbuh-server export` and
+/// `GET /v1/export` both write them: per child its round measurement when
+/// `round` (`YYYY-MM`) is given, else its latest; NIK masked and the street
+/// address withheld unless `reveal` (exports travel).
+pub fn export_rows(
+    register: &[crate::storage::RegisterChild],
+    round: Option<&str>,
+    reveal: bool,
+    names: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<PpgbmRow>, VervalError> {
+    let round = round.map(super::Round::parse).transpose()?;
+    rows_from_register(
+        register,
+        round,
+        super::NikDisplay::revealed_if(reveal),
+        names,
+    )
+}
+
+/// The audit detail of an export: round, row count and whether NIKs and
+/// addresses were revealed (counts only, never a name).
+#[must_use]
+pub fn audit_detail(round: Option<&str>, rows: usize, reveal: bool) -> String {
+    format!(
+        "round={} rows={rows} reveal={reveal}",
+        round.unwrap_or("latest")
+    )
+}
+
+/// e-PPGBM rows from the register. With `round`: one row per child measured
+/// in it, with its round measurement (the verval counting rule's choice).
+/// Without: the whole register, one row per child (the register is after
+/// dedup: a registration merged into another is not a child of it), with
+/// its latest valid measurement, or empty measurement columns when it has
+/// none. `names` gives area names by code (empty when unknown): of where the
+/// measurement was taken, else of the child's home posyandu.
 pub fn rows_from_register(
     register: &[crate::storage::RegisterChild],
     round: Option<super::Round>,
@@ -305,22 +358,20 @@ pub fn rows_from_register(
     for entry in register {
         let child = &entry.child;
         let chosen = match round {
-            Some(r) => super::round_measurement(child, r)?,
+            Some(r) => match super::round_measurement(child, r)? {
+                Some(m) => Some(m),
+                None => continue,
+            },
             None => child.measurements.iter().rev().find(|m| !m.voided),
         };
-        let Some(m) = chosen else {
-            continue;
-        };
-        let raw = child
-            .measurements
-            .iter()
-            .position(|x| x.id == m.id)
+        let raw = chosen
+            .and_then(|m| child.measurements.iter().position(|x| x.id == m.id))
             .and_then(|i| entry.raw.get(i))
             .copied()
             .unwrap_or_default();
-        let name = |digits: usize| -> String {
-            m.posyandu.get(..digits).and_then(names).unwrap_or_default()
-        };
+        let place = chosen.map_or(child.posyandu.as_str(), |m| m.posyandu.as_str());
+        let name =
+            |digits: usize| -> String { place.get(..digits).and_then(names).unwrap_or_default() };
         out.push(PpgbmRow {
             nik: child.nik.as_deref().map(|n| {
                 if revealed {
@@ -338,13 +389,16 @@ pub fn rows_from_register(
             prov: name(2),
             kab_kota: name(4),
             kec: name(6),
+            // The area directory (areas.csv) has no puskesmas level — a
+            // puskesmas serves a list of desa, not a level of the code — so
+            // the column stays empty until the directory knows them.
             puskesmas: String::new(),
             desa_kel: name(10),
             posyandu: name(12),
             rt: child.rt.clone(),
             rw: child.rw.clone(),
             alamat: child.address.clone().filter(|_| revealed),
-            tanggal_pengukuran: m.date,
+            tanggal_pengukuran: chosen.map(|m| m.date),
             berat_kg: raw.weight_g.map(|g| g as f64 / 1000.0),
             tinggi_cm: raw.length_mm.map(|mm| mm as f64 / 10.0),
             cara_ukur: raw.standing.map(|s| {
@@ -355,9 +409,9 @@ pub fn rows_from_register(
                 }
             }),
             lila_cm: raw.muac_mm.map(|mm| mm as f64 / 10.0),
-            waz: m.waz,
-            haz: m.haz,
-            whz: m.whz,
+            waz: chosen.and_then(|m| m.waz),
+            haz: chosen.and_then(|m| m.haz),
+            whz: chosen.and_then(|m| m.whz),
             consent_by: entry.consent_by.clone(),
             consent_on: entry.consent_on.clone(),
         });

@@ -163,6 +163,9 @@ pub fn write_table(report: &VervalReport, out: &mut dyn Write) -> Result<(), Ver
         "Stunted children ({}), by posyandu and name",
         report.stunted_list.len()
     )?;
+    if !report.revealed {
+        writeln!(out, "{WITHHELD_NOTE}")?;
+    }
     let mut header = LIST_COLUMNS.to_vec();
     if report.previous.is_some() {
         header.extend(["status", "moved"]);
@@ -230,6 +233,11 @@ pub fn write_verification(
     )?;
     Ok(())
 }
+
+/// Said under a by-name list that is not revealed, so that an empty address
+/// column reads as withheld rather than unknown.
+const WITHHELD_NOTE: &str =
+    "(NIK masked and addresses withheld; --reveal shows them, district only, audited)";
 
 /// The columns of a by-name list in the terminal table.
 const LIST_COLUMNS: [&str; 12] = [
@@ -498,6 +506,9 @@ pub fn write_worklist_table(
         heading.push_str(&format!(", area {area}"));
     }
     writeln!(out, "{heading}")?;
+    if !w.revealed {
+        writeln!(out, "{WITHHELD_NOTE}")?;
+    }
     writeln!(out)?;
     write_verification(&w.summary, out)?;
     writeln!(out)?;
@@ -530,6 +541,16 @@ pub fn write_worklist_table(
             e.nik.as_deref().unwrap_or("-"),
             e.mother_name
         )?;
+        // RT/RW are area, shown always; the street address only when revealed.
+        let rt_rw = format!(
+            "RT {} / RW {}",
+            e.rt.as_deref().unwrap_or("-"),
+            e.rw.as_deref().unwrap_or("-")
+        );
+        match e.address.as_deref().filter(|_| w.revealed) {
+            Some(address) => writeln!(out, "   {rt_rw}; alamat {address}")?,
+            None => writeln!(out, "   {rt_rw}")?,
+        }
         writeln!(
             out,
             "   diukur {}: TB/U {} (tercatat {}), kategori {}{}",

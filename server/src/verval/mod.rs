@@ -17,6 +17,8 @@
 pub mod evidence;
 pub mod export;
 pub mod flags;
+#[cfg(test)]
+mod flags_tests;
 mod format;
 mod rate;
 pub mod worklist;
@@ -157,23 +159,45 @@ pub struct RoundMeasurement {
     pub voided: bool,
 }
 
-/// Whether the by-name list shows NIKs in full.
+/// Whether by-name lists and exports show NIKs and free-text addresses in
+/// full. RT/RW, desa and posyandu are shown either way: they are the area a
+/// cadre or bidan works in, not where the family can be found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NikDisplay {
-    /// `3530********0012`: first and last 4 digits only (the default for lists that travel).
+    /// NIK `3530********0012` (first and last 4 digits only), address
+    /// withheld: the default, since lists travel.
     Masked,
-    /// The full NIK, for the officer who needs it.
+    /// The full NIK and address, for the district officer who needs them
+    /// (`--reveal`, `reveal=true`; audited).
     Revealed,
 }
 
 impl NikDisplay {
-    /// `Revealed` when asked for (`--reveal…`, `reveal=true`), else `Masked`.
+    /// `Revealed` when asked for (`--reveal`, `reveal=true`), else `Masked`.
     #[must_use]
     pub fn revealed_if(reveal: bool) -> NikDisplay {
         if reveal {
             NikDisplay::Revealed
         } else {
             NikDisplay::Masked
+        }
+    }
+
+    /// A NIK as this display shows it.
+    #[must_use]
+    pub fn nik(self, nik: Option<&str>) -> Option<String> {
+        nik.map(|n| match self {
+            NikDisplay::Masked => mask_nik(n),
+            NikDisplay::Revealed => n.to_owned(),
+        })
+    }
+
+    /// A free-text address as this display shows it (`None`: withheld).
+    #[must_use]
+    pub fn address(self, address: Option<&str>) -> Option<String> {
+        match self {
+            NikDisplay::Masked => None,
+            NikDisplay::Revealed => address.map(str::to_owned),
         }
     }
 }
@@ -311,6 +335,7 @@ pub struct StuntedChild {
     /// Masked unless [`NikDisplay::Revealed`].
     pub nik: Option<String>,
     pub mother_name: String,
+    /// The free-text address: withheld (`None`) unless [`NikDisplay::Revealed`].
     pub address: Option<String>,
     pub rt: Option<String>,
     pub rw: Option<String>,
@@ -341,6 +366,11 @@ pub struct VervalReport {
     pub total: AreaRow,
     /// Kabupaten, kecamatan, desa, posyandu — the levels at or below the area filter.
     pub levels: Vec<LevelTable>,
+    /// Whether the lists show NIKs and addresses in full
+    /// ([`NikDisplay::Revealed`]); otherwise NIKs are masked and addresses
+    /// withheld.
+    #[serde(default)]
+    pub revealed: bool,
     pub stunted_list: Vec<StuntedChild>,
     /// With a previous round: the children stunted then and not measured
     /// in this round, with their previous measurement (where to look).
@@ -719,6 +749,7 @@ pub fn compute(
         transitions: total.transitions,
         total,
         levels: tables,
+        revealed: nik == NikDisplay::Revealed,
         stunted_list: list,
         not_remeasured_list: missing,
         verification: None,
@@ -746,12 +777,9 @@ fn listed(
         sex: child.sex.clone(),
         birth_date: child.birth_date,
         age_months: growth::age_months(days).floor() as i64,
-        nik: child.nik.as_deref().map(|n| match nik {
-            NikDisplay::Masked => mask_nik(n),
-            NikDisplay::Revealed => n.to_owned(),
-        }),
+        nik: nik.nik(child.nik.as_deref()),
         mother_name: child.mother_name.clone(),
-        address: child.address.clone(),
+        address: nik.address(child.address.as_deref()),
         rt: child.rt.clone(),
         rw: child.rw.clone(),
         posyandu: a.m.posyandu.clone(),

@@ -21,7 +21,7 @@ use super::evidence::{
     BirthDateChoice, DateShape, Registration, SexChoice, choose_birth_date, choose_sex,
 };
 use super::flags::{Flag, FlagKind, Point, flags, resolve};
-use super::{AreaRow, NikDisplay, Round, RoundChild, VervalError, compute, mask_nik};
+use super::{AreaRow, NikDisplay, Round, RoundChild, VervalError, compute};
 use crate::storage::{RawMeasurement, RegisterChild};
 
 /// A child as the verified figures see it.
@@ -188,6 +188,7 @@ pub struct WorklistEntry {
     /// Masked unless revealed.
     pub nik: Option<String>,
     pub mother_name: String,
+    /// The free-text address: withheld (`None`) unless revealed.
     pub address: Option<String>,
     pub rt: Option<String>,
     pub rw: Option<String>,
@@ -238,6 +239,11 @@ pub struct VerificationSummary {
 pub struct Worklist {
     pub round: String,
     pub area: Option<String>,
+    /// Whether the entries show NIKs and addresses in full
+    /// ([`NikDisplay::Revealed`]); otherwise NIKs are masked and addresses
+    /// withheld.
+    #[serde(default)]
+    pub revealed: bool,
     pub summary: VerificationSummary,
     pub entries: Vec<WorklistEntry>,
 }
@@ -266,7 +272,8 @@ fn round_end(round: Round) -> NaiveDate {
 }
 
 /// Computes the worklist and figures of `round` over `register`, restricted to
-/// round measurements taken in `area` (a code prefix), with NIKs shown as `nik` says.
+/// round measurements taken in `area` (a code prefix), with NIKs and addresses shown as
+/// `nik` says.
 pub fn worklist(
     register: &[RegisterChild],
     round: &str,
@@ -463,12 +470,9 @@ pub fn worklist(
                 birth_date: r.birth.date,
                 birth_date_reason: r.birth.basis.reason(),
                 birth_date_as_recorded: r.birth.as_recorded,
-                nik: c.nik.as_deref().map(|n| match nik {
-                    NikDisplay::Revealed => n.to_owned(),
-                    NikDisplay::Masked => mask_nik(n),
-                }),
+                nik: nik.nik(c.nik.as_deref()),
                 mother_name: c.mother_name.clone(),
-                address: c.address.clone(),
+                address: nik.address(c.address.as_deref()),
                 rt: c.rt.clone(),
                 rw: c.rw.clone(),
                 posyandu: m.posyandu.clone(),
@@ -493,6 +497,11 @@ pub fn worklist(
         reconciled_children.push(r.child);
     }
 
+    // Most consequential first: stunting, then severity, then underweight;
+    // within each, children stunted now before the others (a wrong entry on
+    // the by-name list costs a family a visit it did not need), then the HAZ
+    // nearest −2 first (the likeliest to change), unusable HAZ last; then by
+    // posyandu and name, so a bidan's list reads in a stable order.
     entries.sort_by(|a, b| {
         let key = |e: &WorklistEntry| {
             (
@@ -517,6 +526,7 @@ pub fn worklist(
     Ok(Worklist {
         round: current.to_string(),
         area: area.map(str::to_owned),
+        revealed: nik == NikDisplay::Revealed,
         summary: VerificationSummary {
             as_recorded,
             reconciled,
@@ -693,6 +703,25 @@ mod tests {
             (1, 1)
         );
         assert_eq!((w.summary.may_leave, w.summary.unverified), (1, 1));
+    }
+
+    #[test]
+    fn the_worklist_masks_the_nik_and_withholds_the_address_unless_revealed() {
+        let mut c = child("b", &[(d(2022, 2, 8), Sex::P, Some(NIK))], &[AUGUST]);
+        c.child.address = Some("Dusun Krajan".into());
+        c.child.rt = Some("001".into());
+        let masked = run(std::slice::from_ref(&c));
+        assert!(!masked.revealed);
+        let e = &masked.entries[0];
+        assert_eq!(e.nik.as_deref(), Some("3530********0004"));
+        assert_eq!(e.address, None);
+        assert_eq!(e.rt.as_deref(), Some("001"), "RT/RW are area: kept");
+        let revealed =
+            worklist(&[c], ROUND, None, NikDisplay::Revealed, &|_| None).expect("worklist");
+        assert!(revealed.revealed);
+        let e = &revealed.entries[0];
+        assert_eq!(e.nik.as_deref(), Some(NIK));
+        assert_eq!(e.address.as_deref(), Some("Dusun Krajan"));
     }
 
     #[test]
@@ -918,5 +947,147 @@ mod tests {
             "only the child whose status could change"
         );
         assert_eq!(w.entries[0].id, "r");
+    }
+
+    /// An August measurement: weight (g), length (mm), lying.
+    fn august(weight_g: i64, length_mm: i64) -> Raw {
+        (d(2024, 8, 12), weight_g, length_mm, false)
+    }
+
+    fn waz(sex: Sex, birth: NaiveDate, raw: Raw) -> f64 {
+        let r = RawMeasurement {
+            weight_g: Some(raw.1),
+            length_mm: Some(raw.2),
+            standing: Some(raw.3),
+            ..RawMeasurement::default()
+        };
+        centi(assess_raw(sex, birth, raw.0, &r).waz).expect("a WAZ")
+    }
+
+    #[test]
+    fn a_pending_review_pair_alone_puts_a_stunted_child_on_the_worklist() {
+        // Stunted by an exact birth date on her only registration, measured
+        // once, lying under 24 months: nothing about her record to question.
+        let short = august(9_500, 785);
+        assert!(haz(Sex::P, true_birth(), short) < -2.0);
+        let mut s = child("s", &[(true_birth(), Sex::P, None)], &[short]);
+        assert_eq!(flags_of(&s), vec![]);
+        let alone = run(std::slice::from_ref(&s));
+        assert!(alone.entries.is_empty(), "{:?}", alone.entries);
+        assert_eq!(alone.summary.reconciled.stunted, 1);
+        // Paired in review with a child measured in the same round (not
+        // stunted, exact date, nothing to question either): she may be
+        // counted twice, so she is on the worklist for that alone.
+        s.review_partners.push("t".into());
+        let mut t = child("t", &[(d(2022, 9, 3), Sex::P, None)], &[AUGUST]);
+        t.review_partners.push("s".into());
+        assert_eq!(flags_of(&s), vec![FlagKind::PossibleDuplicate]);
+        let w = run(&[s.clone(), t]);
+        assert_eq!(w.entries.len(), 1, "{:?}", w.entries);
+        let e = &w.entries[0];
+        assert_eq!(e.id, "s");
+        assert_eq!(kinds(&w, "s"), vec![FlagKind::PossibleDuplicate]);
+        assert_eq!(e.consequence, Consequence::Stunting);
+        assert_eq!((w.summary.flagged, w.summary.may_leave), (2, 1));
+        // The partner not measured in this round cannot be counted twice:
+        // still flagged, but off the worklist.
+        let mut t_july = child(
+            "t",
+            &[(d(2022, 9, 3), Sex::P, None)],
+            &[(d(2024, 7, 10), 10_100, 805, false)],
+        );
+        t_july.review_partners.push("s".into());
+        let w = run(&[s, t_july]);
+        assert!(w.entries.is_empty(), "{:?}", w.entries);
+        assert_eq!(w.summary.flag_counts.get("possible_duplicate"), Some(&1));
+    }
+
+    #[test]
+    fn the_worklist_orders_stunting_then_severity_then_underweight() {
+        // Each child has two registrations typing different exact dates (no
+        // document): the survivor's date counts, the other is the question.
+        let pair = |id: &str, survivor: NaiveDate, other: NaiveDate, raw: Raw| {
+            child(
+                id,
+                &[(survivor, Sex::P, None), (other, Sex::P, None)],
+                &[raw],
+            )
+        };
+        let (near_raw, far_raw) = (august(9_500, 785), august(9_500, 770));
+        let (severe_raw, thin_raw) = (august(9_500, 760), august(8_600, 830));
+        // (a) stunted now, 0.15 from −2, or not by the other date.
+        let near = pair("e", d(2022, 9, 20), d(2022, 11, 20), near_raw);
+        assert_eq!(haz(Sex::P, d(2022, 9, 20), near_raw), -2.15);
+        assert!(haz(Sex::P, d(2022, 11, 20), near_raw) > -2.0);
+        // (a) stunted now, further from −2, or not.
+        let far = pair("d", true_birth(), d(2022, 12, 20), far_raw);
+        assert_eq!(haz(Sex::P, true_birth(), far_raw), -2.86);
+        assert!(haz(Sex::P, d(2022, 12, 20), far_raw) > -2.0);
+        // (a) not stunted now, stunted by the other date.
+        let joins = pair("c", true_birth(), d(2022, 2, 8), AUGUST);
+        // (b) sangat pendek or pendek, stunted either way.
+        let severe = pair("b", true_birth(), d(2022, 10, 20), severe_raw);
+        assert!(haz(Sex::P, true_birth(), severe_raw) < -3.0);
+        let other = haz(Sex::P, d(2022, 10, 20), severe_raw);
+        assert!(other > -3.0 && other < -2.0, "{other}");
+        // (c) not stunted either way, underweight or not.
+        let thin = pair("a", d(2022, 9, 20), d(2022, 11, 20), thin_raw);
+        assert!(haz(Sex::P, d(2022, 11, 20), thin_raw) > -2.0);
+        assert!(haz(Sex::P, d(2022, 9, 20), thin_raw) > -2.0);
+        assert!(waz(Sex::P, d(2022, 9, 20), thin_raw) < -2.0);
+        assert!(waz(Sex::P, d(2022, 11, 20), thin_raw) > -2.0);
+
+        // Given in the reverse order (names too), so neither the input order
+        // nor the name tie-break can produce the expected one.
+        let w = run(&[thin, severe, joins, far, near]);
+        let order: Vec<(&str, Consequence)> = w
+            .entries
+            .iter()
+            .map(|e| (e.id.as_str(), e.consequence))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                ("e", Consequence::Stunting),
+                ("d", Consequence::Stunting),
+                ("c", Consequence::Stunting),
+                ("b", Consequence::Severity),
+                ("a", Consequence::Underweight),
+            ],
+            "stunting first (stunted now before not, nearest −2 first), then severity, then underweight"
+        );
+        assert_eq!((w.summary.may_leave, w.summary.may_join), (2, 1));
+    }
+
+    #[test]
+    fn a_sex_check_changes_the_reconciled_figure() {
+        // A boy typed as a girl: 81.0 cm at 24 months is −1.6 for a girl,
+        // below −2 for a boy.
+        assert!(haz(Sex::P, true_birth(), AUGUST) > -2.0);
+        assert!(haz(Sex::L, true_birth(), AUGUST) < -2.0);
+        let mut c = child("u", &[(true_birth(), Sex::P, None)], &[AUGUST]);
+        let w = run(std::slice::from_ref(&c));
+        assert_eq!(
+            (w.summary.as_recorded.stunted, w.summary.reconciled.stunted),
+            (0, 0)
+        );
+        c.verifications.push(Verification {
+            id: VerificationId::new(),
+            check: Check::Sex {
+                sex: Sex::L,
+                source: DocumentSource::Akta,
+            },
+            round: Some(ROUND.into()),
+            by: "Bidan Sri".into(),
+            recorded_at_ms: 1,
+        });
+        let r = reconcile(&c, d(2024, 8, 31)).expect("reconciled");
+        assert_eq!((r.sex.sex, r.sex.as_recorded), (Sex::L, Sex::P));
+        assert_eq!(r.child.sex, "L");
+        let w = run(&[c]);
+        assert_eq!(w.summary.as_recorded.stunted, 0, "as recorded stays");
+        assert_eq!(w.summary.reconciled.stunted, 1);
+        assert_eq!(w.summary.sexes_changed, 1);
+        assert!(w.entries.is_empty(), "nothing left to question");
     }
 }

@@ -203,6 +203,74 @@ fn nik_and_address_are_masked_unless_a_district_role_asks_and_that_is_audited() 
 }
 
 #[test]
+fn a_snapshot_is_audited_with_the_device_and_a_count_never_names() {
+    use std::time::Duration;
+
+    use field_client::sync::http::HttpTransport;
+    use field_client::sync::{Endpoint, Transport};
+    use sync_protocol::wire::{self, SnapshotRequest, SnapshotResponse};
+
+    let server = Server::start();
+    let (first_id, first) = enrol(&server);
+    let device = Device::new();
+    device.login(&server.url(), &first);
+    device.add_child("Siti Aisyah", "P", "2023-05-17", "Sri Wahyuni");
+    device.add_child("Budi Santoso", "L", "2023-02-01", "Ani Lestari");
+    device.sync();
+    server.wait_projected();
+    let snapshots = |who: &str| -> Vec<serde_json::Value> {
+        let v = server.json(&["audit", "--who", who, "--action", "snapshot.read"]);
+        v.as_array().expect("entries").clone()
+    };
+    assert!(
+        snapshots(&first_id).is_empty(),
+        "an empty area's snapshot read nothing"
+    );
+
+    // A second device's first sync downloads both children at once.
+    let (second_id, second) = enrol(&server);
+    let other = Device::new();
+    other.login(&server.url(), &second);
+    assert_eq!(other.sync()["snapshot_children"], 2);
+    let entries = snapshots(&second_id);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["target"], POSYANDU, "the area read");
+    assert_eq!(entries[0]["detail"], "children=2 of=2 first_page");
+
+    // A snapshot started past the first child is a read too.
+    let mut http =
+        HttpTransport::new(&server.url(), &second, Duration::from_secs(10)).expect("http");
+    // Children come in id order; `child_ids` is sorted the same way.
+    let first_child = device.child_ids().into_iter().next().expect("a child");
+    let request = SnapshotRequest {
+        upto: 0,
+        after: Some(first_child.parse().expect("child id")),
+        max_page_bytes: 0,
+    };
+    let answer = http
+        .exchange(Endpoint::Snapshot, &wire::encode(&request).expect("encode"))
+        .expect("answer");
+    let page: SnapshotResponse = wire::decode(&answer, wire::MAX_MESSAGE_BYTES).expect("decode");
+    assert_eq!(page.children.len(), 1);
+    let entries = snapshots(&second_id);
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[1]["detail"], "children=1 of=2 continued");
+
+    // Ids and counts only: no name of a child or mother anywhere in the log.
+    let log = server.json(&["audit"]).to_string();
+    for name in [
+        "Siti",
+        "Aisyah",
+        "Budi",
+        "Santoso",
+        "Sri Wahyuni",
+        "Ani Lestari",
+    ] {
+        assert!(!log.contains(name), "{name} in the audit log: {log}");
+    }
+}
+
+#[test]
 fn edits_voids_and_checks_arriving_from_a_device_are_audited_with_who() {
     let server = Server::start();
     let (id, token) = enrol(&server);

@@ -115,6 +115,26 @@ fn verval_figures_match_the_hand_count() {
     let names: Vec<&str> = list.iter().filter_map(|c| c["name"].as_str()).collect();
     assert_eq!(names, ["Adi Saputra", "Bunga Lestari"]);
     assert_eq!(list[0]["nik"], "3530********0001");
+    // The free-text address is withheld unless revealed; RT/RW are area.
+    assert_eq!(report["revealed"], false);
+    assert!(list.iter().all(|c| c["address"].is_null()), "{list:?}");
+    assert_eq!(list[0]["rt"], "1");
+    let revealed = server.json(&[
+        "verval", "--round", "2024-08", "--format", "json", "--reveal",
+    ]);
+    assert_eq!(revealed["revealed"], true);
+    assert_eq!(revealed["stunted_list"][0]["nik"], "3530010108220001");
+    assert_eq!(revealed["stunted_list"][0]["address"], "Dusun Krajan");
+    // The older flag name still works.
+    let old_flag = server.json(&[
+        "verval",
+        "--round",
+        "2024-08",
+        "--format",
+        "json",
+        "--reveal-nik",
+    ]);
+    assert_eq!(old_flag["stunted_list"][0]["address"], "Dusun Krajan");
 
     // E was stunted in February and not seen in August: named, to be found.
     let missing: Vec<&str> = report["not_remeasured_list"]
@@ -158,6 +178,10 @@ fn verval_figures_match_the_hand_count() {
         listed.lines().count(),
         3,
         "header and two children: {listed}"
+    );
+    assert!(
+        !listed.contains("Dusun Krajan") && !listed.contains("3530010108220001"),
+        "the list that travels carries no address or whole NIK: {listed}"
     );
     server.json(&[
         "verval",
@@ -228,7 +252,7 @@ fn verval_figures_match_the_hand_count() {
     let audited: i64 = server
         .conn()
         .query_row(
-            "SELECT count(*) FROM audit WHERE action = 'register.export' AND detail LIKE '%reveal=true%'",
+            "SELECT count(*) FROM audit WHERE action = 'export' AND detail LIKE '%reveal=true%'",
             [],
             |r| r.get(0),
         )
@@ -243,10 +267,22 @@ fn verval_figures_match_the_hand_count() {
     let api = api.json();
     assert_eq!(desa(&api, "3530012002")["stunted"], 2);
     assert_eq!(api["stunted_list"][0]["nik"], "3530********0001");
+    assert!(api["stunted_list"][0]["address"].is_null(), "{api}");
     let revealed = server
         .get("/v1/verval?round=2024-08&reveal=true", &district)
         .json();
     assert_eq!(revealed["stunted_list"][0]["nik"], "3530010108220001");
+    assert_eq!(revealed["stunted_list"][0]["address"], "Dusun Krajan");
+    // Each reveal is audited as one, the CLI's (two above) and the API's.
+    let reveals = server.json(&["audit", "--action", "verval.report.reveal"]);
+    let reveals = reveals.as_array().expect("audit entries");
+    assert_eq!(reveals.len(), 3, "{reveals:?}");
+    assert!(
+        reveals.iter().all(|e| e["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("reveal=nik,address"))),
+        "{reveals:?}"
+    );
     assert_eq!(server.get("/v1/verval?round=2024-08", &kader).status, 403);
     assert_eq!(
         server

@@ -1,7 +1,8 @@
 //! Hostile uploads: a change of another document filed under an existing
 //! child, or one that builds on changes the child does not have, is refused
 //! and does not poison the child's record for everyone else; a change in
-//! the name of another author (another device, the server) is refused.
+//! the name of another author (another device, the server) is refused; a
+//! change may not move a child to a posyandu outside the device's area.
 
 use std::time::Duration;
 
@@ -218,4 +219,167 @@ fn a_change_automerge_cannot_process_is_refused_at_upload() {
     let doc = server.get(&format!("/v1/docs/{child}"), &token);
     assert_eq!(doc.status, 200);
     ChildDocument::load(DeviceId::new().actor(), &doc.body).expect("the document loads");
+}
+
+/// Sends `changes` of `child` in one sync request with `token`; the acks.
+fn upload(server: &Server, token: &str, child: &str, changes: &[Vec<u8>]) -> Vec<Ack> {
+    let request = SyncRequest {
+        batch: uuid::Uuid::now_v7(),
+        cursor: 0,
+        upload: vec![ChildChanges {
+            child: child.parse().expect("child id"),
+            changes: changes
+                .iter()
+                .map(|c| ByteBuf::from(compact::compact(c, |_| false)))
+                .collect(),
+        }],
+        max_page_bytes: 0,
+    };
+    let mut http = HttpTransport::new(&server.url(), token, Duration::from_secs(10)).expect("http");
+    let answer = http
+        .exchange(Endpoint::Sync, &wire::encode(&request).expect("encode"))
+        .expect("answer");
+    let response: SyncResponse = wire::decode(&answer, wire::MAX_MESSAGE_BYTES).expect("decode");
+    response.acks
+}
+
+/// A change by `device` (under its own actor, as its own `tumbuh` would
+/// write it) on the child's document as the server holds it, setting the
+/// profile's posyandu to `posyandu`.
+fn move_change(
+    server: &Server,
+    token: &str,
+    device: &Device,
+    child: &str,
+    posyandu: &str,
+) -> Vec<u8> {
+    let own: DeviceId = device
+        .conn()
+        .query_row("SELECT device_id FROM device", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .expect("device id")
+        .parse()
+        .expect("a device id");
+    let doc = server.get(&format!("/v1/docs/{child}"), token);
+    assert_eq!(doc.status, 200);
+    let mut doc = ChildDocument::load(own.actor(), &doc.body).expect("doc");
+    let heads = doc.heads();
+    doc.set_fields(&[(ProfileField::Posyandu, Some(posyandu.into()))], 7)
+        .expect("edit");
+    let mut changes = doc.changes_since(&heads);
+    assert_eq!(changes.len(), 1);
+    changes.remove(0).bytes
+}
+
+/// The child's area on the server: its index row (scope checks, the feed)
+/// and its projected row.
+fn server_area(server: &Server, child: &str) -> (String, String) {
+    let conn = server.conn();
+    let index = conn
+        .query_row(
+            "SELECT area FROM child_index WHERE child_id = ?1",
+            [child],
+            |r| r.get(0),
+        )
+        .expect("index row");
+    let row = conn
+        .query_row(
+            "SELECT posyandu FROM children WHERE id = ?1",
+            [child],
+            |r| r.get(0),
+        )
+        .expect("children row");
+    (index, row)
+}
+
+#[test]
+fn an_in_scope_device_cannot_move_a_child_out_of_its_area() {
+    let server = Server::start();
+    let token = server.enrol("kader", POSYANDU);
+    let device = Device::new();
+    device.login(&server.url(), &token);
+    let child = device.add_child("Anak Asli", "L", "2023-01-01", "Ibu Asli");
+    device.sync();
+    server.wait_projected();
+    let before = server.count("changes");
+
+    // A posyandu of another desa.
+    let change = move_change(&server, &token, &device, &child, "353001200101");
+    let acks = upload(&server, &token, &child, &[change]);
+    assert!(
+        matches!(&acks[..], [Ack::Rejected(r)]
+            if r.contains(&format!("would move child {child} to posyandu 353001200101, outside this device's area"))),
+        "{acks:?}"
+    );
+    assert_eq!(server.count("changes"), before, "nothing stored");
+    server.wait_projected();
+    assert_eq!(
+        server_area(&server, &child),
+        (POSYANDU.to_string(), POSYANDU.to_string()),
+        "the child stays where it was"
+    );
+    assert_eq!(
+        server.get(&format!("/v1/children/{child}"), &token).status,
+        200,
+        "and in the device's sight"
+    );
+
+    // The same device's ordinary edit still goes through.
+    device.json(&["child", "edit", &child, "--name", "Anak Asli Benar"]);
+    let synced = device.sync();
+    assert!(
+        synced["rejected"].as_array().is_some_and(Vec::is_empty),
+        "{synced}"
+    );
+    assert_eq!(server.count("changes"), before + 1);
+    server.wait_projected();
+    let detail = server.get(&format!("/v1/children/{child}"), &token).json();
+    assert_eq!(detail["name"], "Anak Asli Benar");
+    assert_eq!(server_area(&server, &child).0, POSYANDU);
+}
+
+#[test]
+fn a_bidan_moves_a_child_between_posyandu_of_her_desa() {
+    let server = Server::start();
+    let kader_token = server.enrol("kader", POSYANDU);
+    let kader = Device::new();
+    kader.login(&server.url(), &kader_token);
+    let child = kader.add_child("Anak Pindah", "P", "2023-01-01", "Ibu");
+    kader.sync();
+    server.wait_projected();
+
+    // The bidan of desa 3530012002 holds the child after her first sync.
+    let desa = &POSYANDU[..10];
+    let bidan_token = server.enrol("bidan", desa);
+    let bidan = Device::new();
+    bidan.login(&server.url(), &bidan_token);
+    bidan.sync();
+    // Her desa's own code lies in her area by prefix, but is no posyandu.
+    let change = move_change(&server, &bidan_token, &bidan, &child, desa);
+    let acks = upload(&server, &bidan_token, &child, &[change]);
+    assert!(
+        matches!(&acks[..], [Ack::Rejected(r)] if r.contains("without a valid 12-digit posyandu code")),
+        "{acks:?}"
+    );
+    let next_door = format!("{desa}01");
+    let change = move_change(&server, &bidan_token, &bidan, &child, &next_door);
+    let acks = upload(&server, &bidan_token, &child, &[change]);
+    assert!(matches!(&acks[..], [Ack::Stored]), "{acks:?}");
+    wait_for("the move projected", Duration::from_secs(20), || {
+        (server_area(&server, &child) == (next_door.clone(), next_door.clone())).then_some(())
+    });
+    // The kader of the old posyandu no longer sees the child; the bidan does.
+    assert_eq!(
+        server
+            .get(&format!("/v1/children/{child}"), &kader_token)
+            .status,
+        404
+    );
+    assert_eq!(
+        server
+            .get(&format!("/v1/children/{child}"), &bidan_token)
+            .status,
+        200
+    );
 }

@@ -61,6 +61,25 @@ impl District {
         serde_json::from_slice(&out.stdout).expect("stdout is JSON")
     }
 
+    /// `tumbuh-server --db <db> --json <args>`, which must succeed.
+    fn server_json(&self, args: &[&str]) -> Value {
+        let out = Command::new(server_bin())
+            .env_remove("TUMBUH_SERVER_DB")
+            .env_remove("TUMBUH_SERVER_LOG")
+            .arg("--db")
+            .arg(&self.db)
+            .arg("--json")
+            .args(args)
+            .output()
+            .expect("run tumbuh-server");
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+    }
+
     fn conn(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(&self.db).expect("open server db")
     }
@@ -431,19 +450,37 @@ fn ppgbm_xlsx_with_area_names_is_stored_under_the_posyandu_codes() {
     }
     book.save(&path).expect("save xlsx");
 
-    // Without the area directory the names cannot become codes.
+    // Without an area directory the names cannot become codes; the message
+    // says how to give the server one.
     let out = d.import(&path, &[]).output().expect("run");
     assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("areas.csv"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr.contains("holds no area directory")
+            && stderr.contains("tumbuh-server areas import areas.csv"),
+        "{stderr}"
     );
     d.assert_empty();
 
+    // `import --areas` stores the directory it is given.
     let areas = shared_dir().join("synthetic/areas.csv");
     let areas = areas.to_str().expect("utf-8 path");
-    let v = d.import_json(&path, &["--areas", areas]);
+    let other = District::new();
+    other.import_json(&path, &["--areas", areas]);
+    assert_eq!(other.count("areas"), 80);
+
+    // `areas import` stores it once: a second run changes nothing. Then a
+    // plain `import FILE` finds the codes.
+    let stored = d.server_json(&["areas", "import", areas]);
+    assert_eq!(stored["added"], 80, "{stored}");
+    let again = d.server_json(&["areas", "import", areas]);
+    assert_eq!(
+        (&again["added"], &again["changed"], &again["unchanged"]),
+        (&0.into(), &0.into(), &80.into()),
+        "{again}"
+    );
+    assert_eq!(d.count("areas"), 80);
+    let v = d.import_json(&path, &[]);
     assert_eq!((&v["rows"], &v["rejected"]), (&2.into(), &0.into()), "{v}");
     assert_eq!(v["stored"]["measurements_stored"], 2, "{v}");
     let placed = d.strings(
@@ -561,4 +598,95 @@ fn one_child_typed_differently_at_two_posyandu_is_merged_by_the_dedup() {
         target.contains(&survivor) && target.contains(&duplicate),
         "{target}"
     );
+}
+
+#[test]
+fn export_without_a_round_lists_the_whole_register_after_dedup() {
+    let d = District::new();
+    let rizky = |id, name, measured_on, posyandu| FieldRow {
+        measured_on,
+        posyandu,
+        nik: "3530011402230003",
+        ..row(id, name, "L", "2023-02-14")
+    };
+    let mut text = format!("{FIELD_HEADER}\n");
+    text.push_str(&rizky("rz-1", "Muhammad Rizky", "2024-08-05", "353001200101").csv());
+    text.push_str(&rizky("rz-2", "M. Rizki", "2024-09-09", "353001200102").csv());
+    text.push_str(
+        &FieldRow {
+            mother: "Rina Wati",
+            ..row("ot-1", "Dewi Lestari", "P", "2022-06-03")
+        }
+        .csv(),
+    );
+    // Registered, never weighed or measured.
+    text.push_str(
+        &FieldRow {
+            mother: "Tini",
+            weight: "",
+            height: "",
+            ..row("bare-1", "Bayu Aji", "L", "2023-05-01")
+        }
+        .csv(),
+    );
+    let file = d.file("register.csv", text.as_bytes());
+    let v = d.import_json(&file, &[]);
+    assert_eq!(v["dedup"]["merged"], 1, "{v}");
+    let areas = shared_dir().join("synthetic/areas.csv");
+    d.server_json(&["areas", "import", areas.to_str().expect("utf-8 path")]);
+
+    let out = d.dir.path().join("register-export.csv");
+    let written = d.server_json(&["export", "-o", out.to_str().expect("utf-8 path")]);
+    let register: i64 = d
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM children WHERE merged_into IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(register, 3);
+    assert_eq!(written["rows"], register, "{written}");
+    let mut csv = csv::Reader::from_path(&out).expect("export CSV");
+    let header = csv.headers().expect("header").clone();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("column {name}"))
+    };
+    let rows: Vec<csv::StringRecord> = csv.records().collect::<Result<_, _>>().expect("rows");
+    assert_eq!(rows.len() as i64, register);
+    let names: Vec<&str> = rows.iter().map(|r| &r[col("Nama")]).collect();
+    let rizky_rows = names
+        .iter()
+        .filter(|n| **n == "Muhammad Rizky" || **n == "M. Rizki")
+        .count();
+    assert_eq!(
+        rizky_rows, 1,
+        "the merged registration is not listed: {names:?}"
+    );
+    let bayu = rows
+        .iter()
+        .find(|r| &r[col("Nama")] == "Bayu Aji")
+        .expect("the child never measured is in the register");
+    for empty in [
+        "Tanggal Pengukuran",
+        "Usia Saat Ukur",
+        "Berat",
+        "Tinggi",
+        "TB/U",
+        "ZS TB/U",
+    ] {
+        assert_eq!(&bayu[col(empty)], "", "{empty}");
+    }
+    // Area names from the stored directory (no --areas), by home posyandu.
+    assert_eq!(&bayu[col("Kab/Kota")], "Kabupaten Sukamakmur (fiktif)");
+    assert_eq!(&bayu[col("Posyandu")], "Posyandu Kenanga 1");
+    let dewi = rows
+        .iter()
+        .find(|r| &r[col("Nama")] == "Dewi Lestari")
+        .expect("Dewi");
+    assert_eq!(&dewi[col("Tanggal Pengukuran")], "2024-08-05");
+    assert_eq!(&dewi[col("Berat")], "9.8");
 }

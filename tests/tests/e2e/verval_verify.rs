@@ -198,6 +198,88 @@ fn checks_recorded_on_a_device_reach_the_servers_verified_figures() {
     server.assert_sound();
 }
 
+/// A boy typed as a girl: 81.0 cm at 24 months is about −1.6 SD for a girl
+/// but below −2 SD for a boy. His NIK (a boy's, dated as typed) raises the
+/// question; the birth certificate read on the device answers it, and after
+/// sync the server counts him stunted in the reconciled figure only.
+#[test]
+fn a_sex_check_recorded_on_a_device_reaches_the_servers_figures() {
+    // Born 2022-08-20, a boy: the day is not raised by 40.
+    const BOYS_NIK: &str = "3530012008220005";
+    let server = Server::start();
+    let kader = Device::at(POSYANDU);
+    kader.login(&server.url(), &server.enrol("kader", POSYANDU));
+    let added = kader.json(&[
+        "child",
+        "add",
+        "--name",
+        "Agus Setiawan",
+        "--sex",
+        "P",
+        "--birth-date",
+        "2022-08-20",
+        "--mother-name",
+        "Wati",
+        "--nik",
+        BOYS_NIK,
+        "--new",
+    ]);
+    let child = added["id"].as_str().expect("id").to_owned();
+    kader.measure(
+        &child,
+        "2024-08-12",
+        "10.2",
+        &["--height", "81.0", "--position", "lying"],
+    );
+    kader.sync();
+    server.wait_projected();
+
+    let before = worklist(&server);
+    let s = &before["summary"];
+    assert_eq!(s["as_recorded"]["stunted"], 0, "{s}");
+    assert_eq!(
+        s["reconciled"]["stunted"], 0,
+        "one registration: the sex as typed"
+    );
+    assert_eq!(
+        (s["may_join"].as_i64(), s["sexes_changed"].as_i64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+    let e = entry(&before, &child).expect("on the worklist for his sex");
+    assert_eq!(flag_codes(e), ["sex_disagrees"], "{e}");
+    assert_eq!(e["consequence"], "stunting");
+    assert!(e["flags"][0]["resolved"].is_null(), "{e}");
+
+    let v = kader.json(&[
+        "verify", &child, "--sex", "L", "--source", "akta", "--round", "2024-08",
+    ]);
+    assert_eq!(v["check"], "sex");
+    // Nothing entered is overwritten: the profile keeps the typed sex.
+    let shown = kader.json(&["child", "show", &child]);
+    assert_eq!(shown["profile"]["sex"], "P");
+    assert_eq!(shown["verifications"][0]["check"], "sex");
+    assert_eq!(shown["verifications"][0]["sex"], "L");
+    assert_eq!(shown["verifications"][0]["source"], "akta");
+    kader.sync();
+    server.wait_projected();
+
+    let after = worklist(&server);
+    let s = &after["summary"];
+    assert_eq!(s["as_recorded"]["stunted"], 0, "as recorded stays: {s}");
+    assert_eq!(s["reconciled"]["stunted"], 1, "a boy of 81 cm is stunted");
+    assert_eq!(s["sexes_changed"], 1);
+    assert_eq!(s["unverified"], 0, "{s}");
+    assert!(entry(&after, &child).is_none(), "answered: {after}");
+    // The verval report carries the same figures both ways.
+    let report = server.json(&["verval", "--round", "2024-08", "--format", "json"]);
+    let v = &report["verification"];
+    assert_eq!(v["as_recorded"]["stunted"], 0, "{v}");
+    assert_eq!(v["reconciled"]["stunted"], 1);
+    kader.assert_consistent();
+    server.assert_sound();
+}
+
 #[test]
 fn the_worklist_api_is_for_bidan_and_up_within_their_area() {
     let server = Server::start();
@@ -205,6 +287,10 @@ fn the_worklist_api_is_for_bidan_and_up_within_their_area() {
     let kader_token = server.enrol("kader", POSYANDU);
     kader.login(&server.url(), &kader_token);
     let girl = placeholder_girl(&kader);
+    // Her NIK (born 20 August 2022) and the family's address, to see both
+    // masked in the list and shown only to the district asking.
+    let (nik, address) = ("3530016008220004", "Dusun Krajan RT 03");
+    kader.json(&["child", "edit", &girl, "--nik", nik, "--address", address]);
     kader.sync();
     server.wait_projected();
     let path = "/v1/verval/worklist?round=2024-08";
@@ -218,12 +304,15 @@ fn the_worklist_api_is_for_bidan_and_up_within_their_area() {
     assert_eq!(got.status, 200);
     let list = got.json();
     assert_eq!(list["area"], "3530012002", "a bidan sees her desa");
+    assert_eq!(list["revealed"], false);
     let e = entry(&list, &girl).expect("listed");
+    assert_eq!(e["nik"], "3530********0004", "NIK masked: {e}");
+    assert!(e["address"].is_null(), "address withheld: {e}");
     assert!(
-        e["nik"].is_null() || e["nik"].as_str().is_some_and(|n| n.contains('*')),
-        "NIK masked: {e}"
+        !String::from_utf8_lossy(&got.body).contains("Krajan"),
+        "nowhere in the answer"
     );
-    // Another desa is outside her area; revealing NIKs is for the district.
+    // Another desa is outside her area; revealing is for the district.
     assert_eq!(
         server
             .get(&format!("{path}&area=3530012001"), &bidan)
@@ -243,14 +332,53 @@ fn the_worklist_api_is_for_bidan_and_up_within_their_area() {
             .status,
         200
     );
-    // The read is audited.
-    let audited: i64 = server
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM audit WHERE action = 'verval.worklist'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("audit");
-    assert!(audited >= 2, "{audited}");
+    // The district may ask for both, and gets them.
+    let district = server.enrol("district", "3530");
+    let full = server.get(&format!("{path}&area=3530012002&reveal=true"), &district);
+    assert_eq!(full.status, 200);
+    let full = full.json();
+    assert_eq!(full["revealed"], true);
+    let e = entry(&full, &girl).expect("listed");
+    assert_eq!(e["nik"], nik);
+    assert_eq!(e["address"], address);
+    // The server's operator too, with `--reveal`; the CSV keeps the column
+    // empty without it.
+    let cli = server.json(&[
+        "verval", "worklist", "--round", "2024-08", "--format", "json", "--reveal",
+    ]);
+    assert_eq!(entry(&cli, &girl).expect("listed")["address"], address);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv_path = dir.path().join("worklist.csv");
+    server.json(&[
+        "verval",
+        "worklist",
+        "--round",
+        "2024-08",
+        "--format",
+        "csv",
+        "-o",
+        csv_path.to_str().expect("path"),
+    ]);
+    let text = std::fs::read_to_string(&csv_path).expect("worklist written");
+    assert!(
+        text.contains("3530********0004") && !text.contains(nik) && !text.contains("Krajan"),
+        "{text}"
+    );
+    // The reads are audited, each reveal as one (the API's and the CLI's).
+    let count = |action: &str| -> i64 {
+        server
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM audit WHERE action = ?1",
+                [action],
+                |r| r.get(0),
+            )
+            .expect("audit")
+    };
+    assert!(
+        count("verval.worklist") >= 3,
+        "{}",
+        count("verval.worklist")
+    );
+    assert_eq!(count("verval.worklist.reveal"), 2);
 }

@@ -15,8 +15,9 @@ use sync_protocol::{AreaCode, AreaLevel, ChildDocument, ChildId, DocumentChange,
 
 use super::SqliteStorage;
 use crate::storage::{
-    ImportOutcome, IncomingRegistration, LinkInputs, MergeDecision, MergeRecord, NewReview,
-    RawMeasurement, RegisterChild, ReviewItem, StorageError, pair_key, stored_child_id,
+    AreasStored, ImportOutcome, IncomingRegistration, LinkInputs, MergeDecision, MergeRecord,
+    NewReview, RawMeasurement, RegisterChild, ReviewItem, ReviewQuery, StorageError, pair_key,
+    stored_child_id,
 };
 
 /// The `device` column of changes the server made itself.
@@ -40,8 +41,18 @@ fn merge_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MergeRecord> {
     })
 }
 
-const REVIEW_COLUMNS: &str =
-    "id, child_a, child_b, score, evidence, priority, status, created_at, decided_at, decided_by";
+/// A review pair with its priority computed now, from the current projection
+/// (`?1`: the first day that counts towards the coming verval round, see
+/// [`crate::review::coming_round`]): 2 per child of the pair stunted at its
+/// latest measurement, 1 per child measured since the previous round. The
+/// `priority` column stored with the pair (its value when queued) is not read.
+const REVIEW_SELECT: &str = "SELECT r.id, r.child_a, r.child_b, r.score, r.evidence,
+        2 * coalesce(ca.stunted, 0) + coalesce(ca.last_measured >= ?1, 0)
+          + 2 * coalesce(cb.stunted, 0) + coalesce(cb.last_measured >= ?1, 0),
+        r.status, r.created_at, r.decided_at, r.decided_by
+   FROM review r
+   LEFT JOIN children ca ON ca.id = r.child_a
+   LEFT JOIN children cb ON cb.id = r.child_b";
 
 fn review_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewItem> {
     Ok(ReviewItem {
@@ -758,23 +769,31 @@ impl SqliteStorage {
         })
     }
 
+    /// Queues doubtful pairs (a pair already in the queue, whatever its
+    /// status, is left as it is). Each pair queued is audited with who
+    /// queued it (the dedup run), its score and the engine's evidence — the
+    /// field-level agreement codes (`name=variant(+2.1) birth_date=equal…`),
+    /// which hold no name or number of the children.
     pub(super) fn district_add_reviews(
         &self,
         items: &[NewReview],
+        who: &str,
         now_ms: i64,
     ) -> Result<usize, StorageError> {
         self.with_write(|tx| {
+            // The stored priority is what it was when queued; listings
+            // compute their own (see `REVIEW_SELECT`).
             let mut priority = tx.prepare_cached(
-                "SELECT coalesce(sum(2 * stunted + (last_measured >= ?3)), 0) FROM children
-                  WHERE id IN (?1, ?2)",
+                "SELECT coalesce(sum(2 * stunted), 0) FROM children WHERE id IN (?1, ?2)",
             )?;
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO review (child_a, child_b, score, evidence, priority, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
-            let recent = chrono::DateTime::from_timestamp_millis(now_ms - 90 * 86_400_000)
-                .map(|t| t.date_naive().to_string())
-                .unwrap_or_default();
+            let mut audit = tx.prepare_cached(
+                "INSERT INTO audit (at, who, action, target, detail)
+                 VALUES (?1, ?2, 'review.queue', ?3, ?4)",
+            )?;
             let mut added = 0;
             let mut done = HashSet::new();
             for item in items {
@@ -782,8 +801,20 @@ impl SqliteStorage {
                 if a == b || !done.insert((a.clone(), b.clone())) {
                     continue;
                 }
-                let p: i64 = priority.query_row(params![a, b, recent], |r| r.get(0))?;
-                added += insert.execute(params![a, b, item.score, item.evidence, p, now_ms])?;
+                let p: i64 = priority.query_row(params![a, b], |r| r.get(0))?;
+                if insert.execute(params![a, b, item.score, item.evidence, p, now_ms])? == 1 {
+                    added += 1;
+                    let id = tx.last_insert_rowid();
+                    audit.execute(params![
+                        now_ms,
+                        who,
+                        format!("{a} {b}"),
+                        format!(
+                            "review={id} score={:.4} evidence: {}",
+                            item.score, item.evidence
+                        )
+                    ])?;
+                }
             }
             Ok(added)
         })
@@ -791,33 +822,128 @@ impl SqliteStorage {
 
     pub(super) fn district_reviews(
         &self,
-        status: Option<&str>,
-        limit: usize,
+        query: &ReviewQuery<'_>,
     ) -> Result<Vec<ReviewItem>, StorageError> {
+        let since = crate::review::coming_round(query.today).since.to_string();
         self.with_read(|tx| {
+            // The scope is checked in the query, before the limit: a page
+            // is filled with pairs of the caller's area, not cut first and
+            // filtered after. Both children must lie in the scope (a child
+            // not projected is in none).
+            let in_scope = match query.scope {
+                Scope::All => "1".to_owned(),
+                scope => format!(
+                    "{} AND {}",
+                    scope.sql_condition("ca.posyandu"),
+                    scope.sql_condition("cb.posyandu")
+                ),
+            };
             let rows = tx
                 .prepare(&format!(
-                    "SELECT {REVIEW_COLUMNS} FROM review WHERE (?1 IS NULL OR status = ?1)
-                      ORDER BY status = 'open' DESC, priority DESC, score DESC, id LIMIT ?2"
+                    "{REVIEW_SELECT}
+                      WHERE (?2 IS NULL OR r.status = ?2) AND {in_scope}
+                      ORDER BY r.status = 'open' DESC, 6 DESC, r.score DESC, r.id LIMIT ?3"
                 ))?
-                .query_map(params![status, limit as i64], review_from_row)?
+                .query_map(
+                    params![since, query.status, query.limit as i64],
+                    review_from_row,
+                )?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
     }
 
-    pub(super) fn district_review(&self, id: i64) -> Result<Option<ReviewItem>, StorageError> {
-        self.with_read(|tx| {
-            Ok(tx
-                .query_row(
-                    &format!("SELECT {REVIEW_COLUMNS} FROM review WHERE id = ?1"),
-                    [id],
-                    review_from_row,
-                )
-                .optional()?)
+    pub(super) fn district_review(
+        &self,
+        id: i64,
+        today: chrono::NaiveDate,
+    ) -> Result<Option<ReviewItem>, StorageError> {
+        self.with_read(|tx| Self::review_in(tx, id, today))
+    }
+
+    fn review_in(
+        tx: &Transaction<'_>,
+        id: i64,
+        today: chrono::NaiveDate,
+    ) -> Result<Option<ReviewItem>, StorageError> {
+        let since = crate::review::coming_round(today).since.to_string();
+        Ok(tx
+            .query_row(
+                &format!("{REVIEW_SELECT} WHERE r.id = ?2"),
+                params![since, id],
+                review_from_row,
+            )
+            .optional()?)
+    }
+
+    pub(super) fn district_store_areas(
+        &self,
+        areas: &[crate::import::AreaEntry],
+        who: &str,
+        now_ms: i64,
+    ) -> Result<AreasStored, StorageError> {
+        self.with_write(|tx| {
+            let mut out = AreasStored::default();
+            let mut existing = tx.prepare_cached(
+                "SELECT level, name, parent_code FROM areas WHERE code = ?1",
+            )?;
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO areas (code, level, name, parent_code, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (code) DO UPDATE SET level = excluded.level, name = excluded.name,
+                    parent_code = excluded.parent_code, updated_at = excluded.updated_at",
+            )?;
+            for a in areas {
+                let before: Option<(String, String, Option<String>)> = existing
+                    .query_row([&a.code], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                match before {
+                    Some((level, name, parent))
+                        if level == a.level && name == a.name && parent == a.parent =>
+                    {
+                        out.unchanged += 1;
+                        continue;
+                    }
+                    Some(_) => out.changed += 1,
+                    None => out.added += 1,
+                }
+                upsert.execute(params![a.code, a.level, a.name, a.parent, now_ms])?;
+            }
+            tx.execute(
+                "INSERT INTO audit (at, who, action, target, detail) VALUES (?1, ?2, 'areas.import', 'areas', ?3)",
+                params![
+                    now_ms,
+                    who,
+                    format!(
+                        "added={} changed={} unchanged={}",
+                        out.added, out.changed, out.unchanged
+                    )
+                ],
+            )?;
+            Ok(out)
         })
     }
 
+    pub(super) fn district_areas(&self) -> Result<Vec<crate::import::AreaEntry>, StorageError> {
+        self.with_read(|tx| {
+            let rows = tx
+                .prepare("SELECT code, level, name, parent_code FROM areas ORDER BY code")?
+                .query_map([], |r| {
+                    Ok(crate::import::AreaEntry {
+                        code: r.get(0)?,
+                        level: r.get(1)?,
+                        name: r.get(2)?,
+                        parent: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// A person's decision on an open pair, in one transaction: the merge
+    /// (when accepted), the pair's status and the audit entries commit
+    /// together or not at all, so a crash never leaves a merged pair open.
     pub(super) fn district_decide_review(
         &self,
         id: i64,
@@ -825,44 +951,50 @@ impl SqliteStorage {
         who: &str,
         now_ms: i64,
     ) -> Result<(ReviewItem, Option<MergeRecord>), StorageError> {
-        let item = self
-            .district_review(id)?
-            .ok_or_else(|| StorageError::Refused(format!("no review pair number {id}")))?;
-        if item.status != "open" {
-            return Err(StorageError::Refused(format!(
-                "review pair {id} is {} already",
-                item.status
-            )));
-        }
-        let merge = match accept {
-            Some((survivor, duplicate)) => {
-                let pair = pair_key(&survivor.to_string(), &duplicate.to_string());
-                if pair != (item.child_a.clone(), item.child_b.clone()) {
-                    return Err(StorageError::Refused(format!(
-                        "review pair {id} is about {} and {}",
-                        item.child_a, item.child_b
-                    )));
-                }
-                Some(self.district_merge(
-                    survivor,
-                    duplicate,
-                    &MergeDecision {
-                        who: who.to_owned(),
-                        source: "review",
-                        score: Some(item.score),
-                        evidence: item.evidence.clone(),
-                    },
-                    now_ms,
-                )?)
-            }
-            None => None,
-        };
-        let status = if merge.is_some() {
-            "accepted"
-        } else {
-            "rejected"
-        };
+        // The returned item's priority is as of the decision's day (UTC).
+        let today = chrono::DateTime::from_timestamp_millis(now_ms)
+            .map(|t| t.date_naive())
+            .unwrap_or_default();
         self.with_write(|tx| {
+            let item = Self::review_in(tx, id, today)?
+                .ok_or_else(|| StorageError::Refused(format!("no review pair number {id}")))?;
+            if item.status != "open" {
+                return Err(StorageError::Refused(format!(
+                    "review pair {id} is {} already",
+                    item.status
+                )));
+            }
+            let merge = match accept {
+                Some((survivor, duplicate)) => {
+                    let pair = pair_key(&survivor.to_string(), &duplicate.to_string());
+                    if pair != (item.child_a.clone(), item.child_b.clone()) {
+                        return Err(StorageError::Refused(format!(
+                            "review pair {id} is about {} and {}",
+                            item.child_a, item.child_b
+                        )));
+                    }
+                    Some(self.merge_in(
+                        tx,
+                        survivor,
+                        duplicate,
+                        &MergeDecision {
+                            who: who.to_owned(),
+                            source: "review",
+                            score: Some(item.score),
+                            evidence: item.evidence.clone(),
+                        },
+                        now_ms,
+                    )?)
+                }
+                None => None,
+            };
+            // `merge_in` marked the open pairs of the duplicate stale, this
+            // one among them: the decision overrides that.
+            let status = if merge.is_some() {
+                "accepted"
+            } else {
+                "rejected"
+            };
             tx.execute(
                 "UPDATE review SET status = ?2, decided_at = ?3, decided_by = ?4 WHERE id = ?1",
                 params![id, status, now_ms, who],
@@ -877,15 +1009,20 @@ impl SqliteStorage {
                         if merge.is_some() { "accept" } else { "reject" }
                     ),
                     format!("{} {}", item.child_a, item.child_b),
-                    format!("review={id} score={:.4}", item.score)
+                    format!(
+                        "review={id} score={:.4}{}",
+                        item.score,
+                        merge
+                            .as_ref()
+                            .map(|m| format!(" merge={}", m.id))
+                            .unwrap_or_default()
+                    )
                 ],
             )?;
-            Ok(())
-        })?;
-        let item = self
-            .district_review(id)?
-            .ok_or_else(|| StorageError::Corrupt(format!("review pair {id} vanished")))?;
-        Ok((item, merge))
+            let item = Self::review_in(tx, id, today)?
+                .ok_or_else(|| StorageError::Corrupt(format!("review pair {id} vanished")))?;
+            Ok((item, merge))
+        })
     }
 }
 
