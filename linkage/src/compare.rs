@@ -18,7 +18,7 @@ use crate::nik::Nik;
 use crate::record::Registration;
 
 /// The compared fields, in the order of [`Comparison::levels`].
-pub const FIELDS: [&str; 9] = [
+pub const FIELDS: [&str; 10] = [
     "name",
     "birth_date",
     "sex",
@@ -28,13 +28,14 @@ pub const FIELDS: [&str; 9] = [
     "area",
     "father",
     "mother_nik",
+    "address",
 ];
 
 /// Number of compared fields.
 pub const N_FIELDS: usize = FIELDS.len();
 
 /// Number of levels per field, level 0 being "missing" (no evidence).
-pub const LEVELS: [usize; N_FIELDS] = [7, 5, 3, 4, 5, 4, 5, 3, 3];
+pub const LEVELS: [usize; N_FIELDS] = [7, 5, 3, 4, 5, 4, 5, 3, 3, 3];
 
 /// Most levels any field has.
 pub const MAX_LEVELS: usize = 7;
@@ -58,6 +59,7 @@ pub(crate) const LEVEL_NAMES: [&[&str]; N_FIELDS] = [
     &["missing", "rt-rw", "desa", "kecamatan", "different"],
     &["missing", "similar", "different"],
     &["missing", "equal", "different"],
+    &["missing", "shared-place", "different"],
 ];
 
 /// The agreement levels of one pair, plus the raw name similarities kept for
@@ -264,6 +266,21 @@ fn area_level(a: &Registration, b: &Registration) -> u8 {
     }
 }
 
+/// The free-text address, within one desa only: a dusun name such as
+/// "Krajan" recurs in many villages, so across desa it says nothing (the
+/// area level says the desa differ). Agreement: a place word in common.
+fn address_level(a: &Registration, b: &Registration) -> u8 {
+    if a.desa.is_empty() || a.desa != b.desa || a.address_key.is_empty() || b.address_key.is_empty()
+    {
+        return 0;
+    }
+    if a.address_key.iter().any(|k| b.address_key.contains(k)) {
+        1
+    } else {
+        2
+    }
+}
+
 /// Compares two registrations.
 pub(crate) fn compare(a: &Registration, b: &Registration) -> Comparison {
     let mother_sim = if a.mother.is_empty() || b.mother.is_empty() {
@@ -307,6 +324,7 @@ pub(crate) fn compare(a: &Registration, b: &Registration) -> Comparison {
             area_level(a, b),
             father,
             mother_nik,
+            address_level(a, b),
         ],
         name_sim,
         mother_sim,
@@ -495,6 +513,27 @@ mod tests {
         let (regs, _) = collapse(&[a, b]);
         let c = compare(&regs[0], &regs[1]);
         (c, hard_conflict(&regs[0], &regs[1], &c))
+    }
+
+    #[test]
+    fn an_address_agrees_on_a_shared_place_within_one_desa_only() {
+        let at = |address: &str, desa: &str| FieldRecord {
+            address: address.to_owned(),
+            desa_code: desa.to_owned(),
+            rt: String::new(),
+            rw: String::new(),
+            ..child("Aisyah", Sex::Female, "2022-01-05", "Sri")
+        };
+        let level = |a: FieldRecord, b: FieldRecord| pair(a, b).0.levels[9];
+        let desa = "3530012002";
+        assert_eq!(level(at("Dsn. Krajan RT 3", desa), at("KRAJAN", desa)), 1);
+        assert_eq!(level(at("Dsn. Krajan", desa), at("Dusun Ngasem", desa)), 2);
+        assert_eq!(level(at("Dsn. Krajan", desa), at("", desa)), 0);
+        // "Krajan" in another desa is another place: no evidence.
+        assert_eq!(
+            level(at("Dsn. Krajan", desa), at("Krajan", "3530022001")),
+            0
+        );
     }
 
     #[test]

@@ -118,6 +118,8 @@ pub struct Registration {
     pub desa: String,
     pub rt: Option<u32>,
     pub rw: Option<u32>,
+    /// The place words of the free-text address ([`address_key`]).
+    pub address_key: Vec<String>,
     pub visits: Vec<Visit>,
     /// `name`, `mother`, `father` and `placeholder_mother` prepared for the
     /// name similarities once, rather than parsed again for every pair.
@@ -143,6 +145,65 @@ fn first_distinctive_key(normalized: &str) -> String {
 
 fn usable_nik(s: &str) -> Option<Nik> {
     Nik::parse(s).ok().filter(|n| !n.is_dummy())
+}
+
+/// Words of an address that carry no place of their own: kinds of place
+/// (dusun, dukuh, jalan, …), the RT/RW markers and house numbers.
+const ADDRESS_FILLER: &[&str] = &[
+    "dusun",
+    "dsn",
+    "dukuh",
+    "dk",
+    "jl",
+    "jln",
+    "jalan",
+    "gang",
+    "gg",
+    "no",
+    "nomor",
+    "rt",
+    "rw",
+    "blok",
+    "perum",
+    "perumahan",
+    "kampung",
+    "kp",
+    "lingkungan",
+    "lingk",
+    "rumah",
+];
+
+/// The place words of a free-text address ("Dsn. Krajan RT 03 RW 02",
+/// "Dusun Krajan", "KRAJAN", "Dk. Klampok, Desa Plosomanik"), as sorted,
+/// deduplicated phonetic keys, so that a dusun or street typed differently
+/// still agrees. The desa or kelurahan named after "desa", "ds", "kel" or
+/// "kelurahan" is left out: every child of the desa shares it, and the desa
+/// is compared as an area already.
+pub fn address_key(address: &str) -> Vec<String> {
+    let lower = address.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut keys = Vec::new();
+    let mut skip_next = false;
+    for w in words {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        if matches!(w, "desa" | "ds" | "kel" | "kelurahan") {
+            skip_next = true;
+            continue;
+        }
+        if w.len() < 3 || ADDRESS_FILLER.contains(&w) {
+            continue;
+        }
+        keys.push(phonetic_key(w));
+    }
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 fn number(s: &str) -> Option<u32> {
@@ -186,6 +247,7 @@ impl Registration {
             desa: r.desa_code.trim().to_owned(),
             rt: number(&r.rt),
             rw: number(&r.rw),
+            address_key: address_key(&r.address),
             visits: Vec::new(),
         }
     }
@@ -265,6 +327,32 @@ pub(crate) fn collapse(records: &[FieldRecord]) -> (Vec<Registration>, Vec<usize
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_keeps_its_place_words_only() {
+        // The same dusun, typed four ways, gives one key.
+        let krajan = address_key("Dusun Krajan");
+        assert_eq!(krajan.len(), 1, "{krajan:?}");
+        for typed in [
+            "Dsn. Krajan RT 03 RW 02",
+            "KRAJAN",
+            "Dk. Krajan, Desa Gununglor",
+        ] {
+            assert_eq!(address_key(typed), krajan, "{typed}");
+        }
+        // The desa named after "Desa"/"Ds." is no place word (every child
+        // of the desa shares it); house numbers and RT/RW are none either.
+        assert_eq!(
+            address_key("Dukuh RT 1/3 Ds. Plosomanik"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            address_key("Jl. Melati No. 12"),
+            address_key("jalan melati")
+        );
+        assert_ne!(address_key("Dsn. Rejosari"), krajan);
+        assert!(address_key("").is_empty());
+    }
 
     fn row(nik: &str, mother_nik: &str, kk: &str) -> FieldRecord {
         FieldRecord {

@@ -183,7 +183,7 @@ pub(crate) fn estimate(
         .iter()
         .filter(|c| matches!(c.levels[0], 1 | 2 | 3 | 6) && matches!(c.levels[1], 1 | 2))
         .collect();
-    session(&mut w, &same_name_birth, &[2, 3, 4, 5, 6, 7, 8], rounds);
+    session(&mut w, &same_name_birth, &[2, 3, 4, 5, 6, 7, 8, 9], rounds);
     let same_mother: Vec<&Comparison> = pairs.iter().filter(|c| c.levels[3] == 1).collect();
     let mut child = w.clone();
     session(&mut child, &same_mother, &[0, 1, 2, 4], rounds);
