@@ -227,10 +227,17 @@ pub fn flags(
         );
     }
 
-    // Sex.
+    // Sex. A NIK is compared with the sex as typed (when the registrations
+    // agree), not with the chosen one: after a sex check the flag stays,
+    // shown as answered, like the birth-date flags do.
+    let typed_sex = match sex.typed {
+        [l, 0] if l > 0 => Sex::L,
+        [0, p] if p > 0 => Sex::P,
+        _ => sex.sex,
+    };
     let nik_other = readings
         .iter()
-        .filter(|(d, s)| *s != sex.sex && birth.typed.contains_key(d))
+        .filter(|(d, s)| *s != typed_sex && birth.typed.contains_key(d))
         .count();
     if sex.typed[0] > 0 && sex.typed[1] > 0 {
         push(
@@ -241,7 +248,7 @@ pub fn flags(
             ),
         );
     } else if nik_other > 0 {
-        let other = match sex.sex {
+        let other = match typed_sex {
             Sex::L => "P",
             Sex::P => "L",
         };
@@ -249,7 +256,7 @@ pub fn flags(
             FlagKind::SexDisagrees,
             format!(
                 "Jenis kelamin ({}) berbeda dengan NIK ({other})",
-                sex.sex.code()
+                typed_sex.code()
             ),
         );
     }

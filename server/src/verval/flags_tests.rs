@@ -318,6 +318,30 @@ fn sex_disagreeing_between_registrations_or_with_a_nik_dated_as_typed_is_flagged
         0,
     );
     assert_eq!(kinds(&checked), vec![FlagKind::SexDisagrees]);
+    // Likewise a boy typed with a girl's NIK, checked against the birth
+    // certificate as a girl: the chosen sex now agrees with the NIK, but the
+    // question stays on the record, answered, as the birth-date flags do.
+    let checked = flags_with(
+        &[reg(d(2023, 5, 17), Sex::L, Some(GIRL_NIK))],
+        &[check(
+            Check::Sex {
+                sex: Sex::P,
+                source: DocumentSource::Akta,
+            },
+            Some(ROUND),
+            "Bidan Sri",
+            1,
+        )],
+        0,
+        &[august()],
+        0,
+    );
+    assert_eq!(kinds(&checked), vec![FlagKind::SexDisagrees]);
+    assert!(
+        reason(&checked, FlagKind::SexDisagrees)
+            .contains("Jenis kelamin (L) berbeda dengan NIK (P)"),
+        "{checked:?}"
+    );
 }
 
 /// Flags of a child born on [`born`] measured in July (`july`) and August.
