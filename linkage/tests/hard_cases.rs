@@ -17,8 +17,9 @@
 //! is therefore the real path: comparisons, hard conflicts, scoring with
 //! weights estimated from a realistic population, and the clustering.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
@@ -85,81 +86,11 @@ impl Edit for FieldRecord {
     }
 }
 
-fn synthetic_records() -> Vec<FieldRecord> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/synthetic")
-        .join("measurements.csv");
-    let mut reader = csv::Reader::from_path(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (these tests need the synthetic set)",
-            path.display()
-        )
-    });
-    let header = reader.headers().expect("header").clone();
-    let at = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("column {name} in {}", path.display()))
-    };
-    let columns = [
-        "record_id",
-        "round",
-        "measured_on",
-        "posyandu_code",
-        "desa_code",
-        "nik",
-        "no_kk",
-        "name",
-        "sex",
-        "birth_date",
-        "mother_name",
-        "mother_nik",
-        "father_name",
-        "rt",
-        "rw",
-        "address",
-        "weight_kg",
-        "height_cm",
-        "measure_position",
-    ]
-    .map(at);
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("valid csv");
-            let f = |i: usize| r.get(columns[i]).unwrap_or("").to_owned();
-            let d = |i: usize| NaiveDate::parse_from_str(&f(i), "%Y-%m-%d").ok();
-            FieldRecord {
-                record_id: f(0),
-                round: f(1),
-                measured_on: d(2),
-                posyandu_code: f(3),
-                desa_code: f(4),
-                nik: f(5),
-                no_kk: f(6),
-                name: f(7),
-                sex: Sex::from_code(&f(8)),
-                birth_date: d(9),
-                mother_name: f(10),
-                mother_nik: f(11),
-                father_name: f(12),
-                rt: f(13),
-                rw: f(14),
-                address: f(15),
-                weight_kg: f(16).parse().ok(),
-                height_cm: f(17).parse().ok(),
-                measure_position: f(18),
-            }
-        })
-        .collect()
-}
-
 /// The weights a full run estimates on the synthetic set (once per test
 /// binary: EM over ten thousand rows is the slow part).
 fn weights() -> &'static Weights {
     static WEIGHTS: OnceLock<Weights> = OnceLock::new();
-    WEIGHTS.get_or_init(|| link(&synthetic_records(), &LinkConfig::default()).weights)
+    WEIGHTS.get_or_init(|| link(&common::field_records(), &LinkConfig::default()).weights)
 }
 
 /// Links `rows` with the synthetic set's weights, every row new.

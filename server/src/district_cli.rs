@@ -162,11 +162,7 @@ pub fn import(
     // A directory given now is stored (below, unless --check); otherwise
     // the stored one serves, and an e-PPGBM file without either is refused
     // by the reader with what to do.
-    let given = args.areas.as_deref().map(read_area_file).transpose()?;
-    let areas = match given {
-        Some(dir) => Some(dir),
-        None => stored_areas(storage)?,
-    };
+    let areas = area_names(storage, args.areas.as_ref())?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {percent}% ({eta})")
@@ -596,8 +592,8 @@ pub struct ExportArgs {
     pub reveal: bool,
 }
 
-/// The area names for a report: the file given, else the stored directory
-/// (codes stand alone when neither exists).
+/// The area directory for an import or a report: the file given, else the
+/// stored one (`None` when neither exists: reports show codes alone).
 fn area_names(
     storage: &dyn Storage,
     path: Option<&PathBuf>,

@@ -353,7 +353,6 @@ pub fn rows_from_register(
     personal: super::NikDisplay,
     names: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<PpgbmRow>, VervalError> {
-    let revealed = personal == super::NikDisplay::Revealed;
     let mut out = Vec::new();
     for entry in register {
         let child = &entry.child;
@@ -373,13 +372,7 @@ pub fn rows_from_register(
         let name =
             |digits: usize| -> String { place.get(..digits).and_then(names).unwrap_or_default() };
         out.push(PpgbmRow {
-            nik: child.nik.as_deref().map(|n| {
-                if revealed {
-                    n.to_owned()
-                } else {
-                    super::mask_nik(n)
-                }
-            }),
+            nik: personal.nik(child.nik.as_deref()),
             nama: child.name.clone(),
             jk: child.sex.clone(),
             tgl_lahir: child.birth_date,
@@ -397,7 +390,7 @@ pub fn rows_from_register(
             posyandu: name(12),
             rt: child.rt.clone(),
             rw: child.rw.clone(),
-            alamat: child.address.clone().filter(|_| revealed),
+            alamat: personal.address(child.address.as_deref()),
             tanggal_pengukuran: chosen.map(|m| m.date),
             berat_kg: raw.weight_g.map(|g| g as f64 / 1000.0),
             tinggi_cm: raw.length_mm.map(|mm| mm as f64 / 10.0),

@@ -49,14 +49,7 @@ fn foreign_or_dangling_changes_are_refused_and_the_child_stays_readable() {
 
     // Another document (its own root change and an edit on top of it),
     // written under the device's own actor so that only its history is wrong.
-    let own: DeviceId = device
-        .conn()
-        .query_row("SELECT device_id FROM device", [], |r| {
-            r.get::<_, String>(0)
-        })
-        .expect("device id")
-        .parse()
-        .expect("a device id");
+    let own = device_id(&device);
     let mut other =
         ChildDocument::create(own.actor(), ChildId::new(), &profile("Penyusup"), 1).expect("doc");
     other
@@ -221,6 +214,18 @@ fn a_change_automerge_cannot_process_is_refused_at_upload() {
     ChildDocument::load(DeviceId::new().actor(), &doc.body).expect("the document loads");
 }
 
+/// The device's id, which is also its Automerge actor.
+fn device_id(device: &Device) -> DeviceId {
+    device
+        .conn()
+        .query_row("SELECT device_id FROM device", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .expect("device id")
+        .parse()
+        .expect("a device id")
+}
+
 /// Sends `changes` of `child` in one sync request with `token`; the acks.
 fn upload(server: &Server, token: &str, child: &str, changes: &[Vec<u8>]) -> Vec<Ack> {
     let request = SyncRequest {
@@ -253,14 +258,7 @@ fn move_change(
     child: &str,
     posyandu: &str,
 ) -> Vec<u8> {
-    let own: DeviceId = device
-        .conn()
-        .query_row("SELECT device_id FROM device", [], |r| {
-            r.get::<_, String>(0)
-        })
-        .expect("device id")
-        .parse()
-        .expect("a device id");
+    let own = device_id(device);
     let doc = server.get(&format!("/v1/docs/{child}"), token);
     assert_eq!(doc.status, 200);
     let mut doc = ChildDocument::load(own.actor(), &doc.body).expect("doc");
